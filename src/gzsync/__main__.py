@@ -1,0 +1,5 @@
+"""`python -m gzsync` runs the CLI."""
+
+from gzsync.cli import main
+
+main()

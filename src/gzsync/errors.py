@@ -1,0 +1,104 @@
+"""The exception tree of gzsync, in one place.
+
+    GzsyncError                      anything gzsync raises on purpose
+    ├── ConfigError                  a setting is missing or malformed (exit 2)
+    ├── ServiceError                 a remote system failed the run (exit 3)
+    │   ├── GalaxyError              Galaxy ERP
+    │   │   ├── GalaxyAuthError      /auth refused our credentials
+    │   │   └── GalaxyResponseError  a view answered with an error or a body we cannot read
+    │   └── ZohoError                Zoho CRM
+    │       ├── ZohoAuthError        the token endpoint refused our client or refresh token
+    │       └── ZohoRequestError     a whole request failed (Zoho `code`, HTTP status)
+    ├── StateError                   the state store failed
+    │   └── LockHeldError            another run holds the lock (exit 75)
+    └── BudgetExhausted              the run's time budget ran out (not a failure)
+
+A record that Zoho or our validation refuses is *data* (a result with its code and field),
+never an exception. No exception text ever carries a secret: messages are built from
+endpoints, statuses and codes, and URLs pass through :func:`gzsync.logs.redact` first.
+"""
+
+from __future__ import annotations
+
+
+class GzsyncError(Exception):
+    """Base class of every error gzsync raises on purpose."""
+
+    exit_code: int = 1
+
+
+class ConfigError(GzsyncError):
+    """A configuration value is missing or malformed; names the variable."""
+
+    exit_code = 2
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        self.problem = problem
+        super().__init__(f"{variable}: {problem}")
+
+
+class ServiceError(GzsyncError):
+    """A remote system failed in a way that aborts the run before anything is half-written."""
+
+    exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.status = status
+        self.code = code
+        super().__init__(message)
+
+
+class GalaxyError(ServiceError):
+    """Galaxy ERP could not be reached or answered with an error."""
+
+
+class GalaxyAuthError(GalaxyError):
+    """Galaxy's /auth refused the configured username and password."""
+
+
+class GalaxyResponseError(GalaxyError):
+    """A Galaxy view answered with an error status or a body that is not a view result."""
+
+
+class ZohoError(ServiceError):
+    """Zoho CRM could not be reached or answered with a request-level error."""
+
+
+class ZohoAuthError(ZohoError):
+    """Zoho's token endpoint refused the client id, secret or refresh token."""
+
+
+class ZohoRequestError(ZohoError):
+    """A Zoho API request failed as a whole (not a per-record error)."""
+
+
+class StateError(GzsyncError):
+    """The state store could not be read or written."""
+
+    exit_code = 3
+
+
+class LockHeldError(StateError):
+    """Another run holds the run lock."""
+
+    exit_code = 75
+
+    def __init__(self, holder: str, expires_at: float) -> None:
+        self.holder = holder
+        self.expires_at = expires_at
+        super().__init__(f"another gzsync run holds the lock: {holder}")
+
+
+class BudgetExhausted(GzsyncError):
+    """The run's time budget is spent; the run stops cleanly and resumes next time."""
+
+    exit_code = 0
