@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gzsync.errors import ConfigError
 
@@ -78,9 +78,7 @@ class Settings(BaseSettings):
     ss_pid_cookie: SecretStr | None = Field(None, validation_alias="SS_PID_COOKIE")
     galaxy_ca_bundle: Path | None = Field(None, validation_alias="GALAXY_CA_BUNDLE")
     galaxy_verify_tls: bool = Field(True, validation_alias="GALAXY_VERIFY_TLS")
-    galaxy_customers_view: str = Field(
-        "zh_Customers_fin", validation_alias="GALAXY_CUSTOMERS_VIEW"
-    )
+    galaxy_customers_view: str = Field("zh_Customers_fin", validation_alias="GALAXY_CUSTOMERS_VIEW")
     galaxy_affiliates_view: str = Field("ZH_AFFILIATE", validation_alias="GALAXY_AFFILIATES_VIEW")
     galaxy_contacts_view: str = Field("ZH_CONTACTS", validation_alias="GALAXY_CONTACTS_VIEW")
     galaxy_contact_columns: dict[str, str] = Field(
@@ -106,13 +104,20 @@ class Settings(BaseSettings):
     session_file: Path | None = Field(None, validation_alias="SESSION_FILE")
     debug: bool = Field(False, validation_alias="DEBUG")
     dev_limit: int | None = Field(None, gt=0, validation_alias="DEV_LIMIT")
-    watermark_reread: int = Field(0, ge=0, validation_alias="WATERMARK_REREAD")
+    watermark_reread: int = Field(10000, ge=0, validation_alias="WATERMARK_REREAD")
     max_duration_s: float | None = Field(None, gt=0, validation_alias="MAX_DURATION")
     lock_ttl_s: int = Field(900, gt=0, validation_alias="LOCK_TTL")
 
     # State
     state_backend: Literal["sqlite", "catalyst"] = Field("sqlite", validation_alias="STATE_BACKEND")
     state_db: Path = Field(Path(".gzsync/state.db"), validation_alias="STATE_DB")
+    catalyst_nosql_table: str = Field("gzsync_state", validation_alias="CATALYST_NOSQL_TABLE")
+    catalyst_cache_segment: str | None = Field(None, validation_alias="CATALYST_CACHE_SEGMENT")
+
+    @classmethod
+    def from_values(cls, **values: Any) -> Settings:
+        """Settings from these values only: no environment, no `.env` (demo, tests)."""
+        return _IsolatedSettings(**values)
 
     @model_validator(mode="after")
     def _check_dc(self) -> Settings:
@@ -159,6 +164,21 @@ class Settings(BaseSettings):
         missing = set(DEFAULT_CONTACT_COLUMNS) - set(self.galaxy_contact_columns)
         if missing:
             raise ConfigError("GALAXY_CONTACT_COLUMNS", f"lacks {', '.join(sorted(missing))}")
+
+
+class _IsolatedSettings(Settings):
+    """Settings that read nothing but the values they are given."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
 
 def _present(value: Any) -> bool:

@@ -23,7 +23,7 @@ class ServedApp:
     """An ASGI app served by uvicorn on a loopback port in a daemon thread."""
 
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self._sock.listen(2048)
@@ -103,11 +103,16 @@ class SandboxUrls:
 
 @contextmanager
 def serve_sandboxes(
-    galaxy_app: ASGIApp, zoho_app: ASGIApp, *, host: str = "127.0.0.1",
-    galaxy_port: int = 0, zoho_port: int = 0,
+    galaxy_app: ASGIApp,
+    zoho_app: ASGIApp,
+    *,
+    host: str = "127.0.0.1",
+    galaxy_port: int = 0,
+    zoho_port: int = 0,
 ) -> Iterator[SandboxUrls]:
     """Serve both sandbox apps for the duration of the block."""
-    with ServedApp(galaxy_app, host, galaxy_port) as galaxy, ServedApp(
-        zoho_app, host, zoho_port
-    ) as zoho:
+    with (
+        ServedApp(galaxy_app, host, galaxy_port) as galaxy,
+        ServedApp(zoho_app, host, zoho_port) as zoho,
+    ):
         yield SandboxUrls(galaxy_url=galaxy.url, zoho_api_url=zoho.url, zoho_accounts_url=zoho.url)

@@ -1,0 +1,66 @@
+"""What the commands share: settings loading, error printing, report rendering."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gzsync import logs
+from gzsync.config import Settings, load_settings
+from gzsync.errors import GzsyncError
+from gzsync.sync.report import RunReport
+
+stderr = Console(stderr=True)
+
+
+def fail(error: GzsyncError | str, code: int | None = None) -> NoReturn:
+    """Print one line to stderr and exit with the error's code."""
+    text = logs.redact(str(error))
+    exit_code = code if code is not None else getattr(error, "exit_code", 1)
+    print(f"gzsync: {text}", file=sys.stderr)
+    raise typer.Exit(exit_code)
+
+
+def settings_or_exit(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except GzsyncError as exc:
+        fail(exc)
+
+
+def print_json(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+def render_report(report: RunReport, title: str = "gzsync run") -> None:
+    """A human summary of a run on stderr."""
+    data = report.to_json()
+    table = Table(title=f"{title}: {data['status']}" + (" (dry run)" if report.dry_run else ""))
+    table.add_column("entity")
+    for column in ("fetched", "inserted", "updated", "rejected", "failed", "warnings"):
+        table.add_column(column, justify="right")
+    for entity in ("customers", "affiliates", "contacts"):
+        counts = data[entity]
+        table.add_row(
+            entity,
+            *(
+                str(counts[c])
+                for c in ("fetched", "inserted", "updated", "rejected", "failed", "warnings")
+            ),
+        )
+    stderr.print(table)
+    stderr.print(
+        f"watermarks {data['watermarks_before']} -> {data['watermarks_after']} · "
+        f"linked {data['linked']} · ledger pending {data['ledger_pending']} · "
+        f"Zoho calls {data['zoho_calls']} ({data['zoho_credits']} credits) · "
+        f"Galaxy calls {data['galaxy_calls']} · {data['duration_s']} s",
+        highlight=False,
+    )
+    if report.message:
+        stderr.print(report.message, highlight=False)

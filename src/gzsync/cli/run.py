@@ -1,0 +1,114 @@
+"""`gzsync run`: one sync run from the configuration."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from gzsync import logs
+from gzsync.cli.common import fail, print_json, render_report, settings_or_exit
+from gzsync.errors import GzsyncError
+from gzsync.sync.options import RunOptions, parse_entities
+from gzsync.sync.pipeline import run_sync
+from gzsync.sync.progress import LogProgress, NoProgress, ProgressSink, RichProgress
+from gzsync.sync.report import RunReport
+
+
+def run_command(
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Read both sides and report what would be "
+            "inserted, updated and rejected; write nothing.",
+        ),
+    ] = False,
+    since_rev: Annotated[
+        int | None,
+        typer.Option(
+            "--since-rev",
+            help="Read Galaxy rows above this revision instead of the watermark (backfill).",
+            min=0,
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", help="Process only the N lowest revisions (like DEV_LIMIT).", min=1
+        ),
+    ] = None,
+    entities: Annotated[
+        str,
+        typer.Option(
+            "--entities",
+            help="What to sync, in order: accounts (customers with their affiliates), contacts.",
+        ),
+    ] = "accounts,contacts",
+    max_duration: Annotated[
+        float | None,
+        typer.Option(
+            "--max-duration",
+            help="Time budget in seconds: stop "
+            "starting batches when it is nearly spent; the next run "
+            "carries on (status partial, exit 0).",
+            min=1,
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON report on stdout.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no summary on stderr.")
+    ] = False,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="text or json (one object per line).")
+    ] = "text",
+) -> None:
+    """Run one sync: Galaxy customers, affiliates and contacts into Zoho CRM.
+
+    Exit codes: 0 synced (or stopped at the time budget), 1 some records wait in the
+    ledger, 2 configuration error, 3 aborted (a service failed; nothing half-written),
+    75 another run holds the lock.
+    """
+    settings = settings_or_exit()
+    _logging(settings.debug, log_format, quiet)
+    try:
+        options = RunOptions(
+            dry_run=dry_run,
+            since_rev=since_rev,
+            limit=limit,
+            entities=parse_entities(entities),
+            max_duration_s=max_duration,
+        )
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    try:
+        report = run_sync(settings, options, progress=_progress(quiet, log_format))
+    except GzsyncError as exc:
+        fail(exc)
+    finish(report, json_out=json_out, quiet=quiet)
+
+
+def finish(report: RunReport, *, json_out: bool, quiet: bool, title: str = "gzsync run") -> None:
+    """Print the report as asked and exit with its code."""
+    if json_out:
+        print_json(report.to_json())
+    if not quiet:
+        render_report(report, title)
+    raise typer.Exit(report.exit_code)
+
+
+def _logging(debug: bool, log_format: str, quiet: bool) -> None:
+    if log_format not in ("text", "json"):
+        fail("--log-format must be text or json", code=2)
+    logs.configure_logging(debug=debug, fmt="json" if log_format == "json" else "text", quiet=quiet)
+
+
+def _progress(quiet: bool, log_format: str) -> ProgressSink:
+    if quiet:
+        return NoProgress()
+    if sys.stderr.isatty() and log_format == "text":
+        return RichProgress()
+    return LogProgress()

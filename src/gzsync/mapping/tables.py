@@ -1,0 +1,208 @@
+"""The field mappings, as data: one table per entity (SPEC §3).
+
+Each :class:`FieldRule` says which Zoho field is filled from which Galaxy column(s), what
+kind of value it holds (which decides its normalisation and Zoho's rule for it), and what
+happens when the value is bad:
+
+- ``required`` fields (the key, the revision, the name) reject the record when absent or
+  invalid; the rejection code is built from ``reason``: ``missing_<reason>``,
+  ``invalid_<reason>``, ``<reason>_too_long``.
+- optional fields with ``on_invalid="drop"`` (text, phone, e-mail, TIN) leave the field
+  out of the payload with a warning, so Zoho keeps what it has; the rest of the record
+  still syncs.
+- optional fields with ``on_invalid="reject"`` (numbers) reject the record with
+  ``invalid_number``: a balance or turnover that is not a number means the view changed
+  or holds garbage, and SPEC §1 counts "bad numbers" as rejected input. It goes to the
+  ledger with its reason and is retried when its revision changes.
+
+An *absent* optional value (None, "", whitespace) is sent as ``null``: Zoho then clears
+the field, so a phone removed in Galaxy is removed in Zoho too (parity both ways; the
+seed sent only present values and left stale data behind).
+
+Column names of the contacts view come from configuration: :func:`contact_table` builds
+that table from a logical-name → column dict (defaults in
+:data:`gzsync.config.DEFAULT_CONTACT_COLUMNS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from gzsync.config import DEFAULT_CONTACT_COLUMNS
+from gzsync.mapping.normalize import EMAIL_MAX_LENGTH
+
+__all__ = [
+    "AFFILIATE",
+    "CARD_NUMBER_COLUMN",
+    "CONTACT",
+    "CUSTOMER",
+    "FieldRule",
+    "Kind",
+    "Table",
+    "contact_table",
+]
+
+#: text: Single Line · id: upper-cased Single Line · digits: digits-only Single Line ·
+#: phone / email: Zoho Phone / Email fields · currency / decimal: Zoho number fields with up
+#: to 16 digits before the point · revision: Zoho Number (integer), up to 9 digits.
+Kind = Literal["text", "id", "digits", "phone", "email", "currency", "decimal", "revision"]
+
+#: Zoho's default Single Line length (zoho-crm-api.md §7); the org may set a lower one.
+TEXT_MAX = 255
+#: Zoho's default Phone field length (zoho-crm-api.md §7).
+PHONE_MAX = 30
+#: The customer column that makes a customer a card holder (SPEC §1 step 4).
+CARD_NUMBER_COLUMN = "ZH_CUSTOMERS_MEMBER_CARDNO"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """One Zoho field, the Galaxy column(s) it comes from, and how to treat its value.
+
+    With several `sources`, the first one holding a usable value wins (a fallback chain).
+    """
+
+    zoho_field: str
+    sources: tuple[str, ...]
+    kind: Kind
+    max_length: int | None = None
+    required: bool = False
+    on_invalid: Literal["drop", "reject"] = "drop"
+    reason: str | None = None  # stem of rejection codes for required fields
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """The mapping of one Galaxy view to one Zoho module."""
+
+    entity: Literal["customer", "affiliate", "contact"]
+    module: Literal["Accounts", "Contacts"]
+    key: FieldRule  # the unique key (Zoho's duplicate-check field)
+    revision: FieldRule  # the Galaxy revision, sent as Rev_Number
+    fields: tuple[FieldRule, ...]  # every other field, in payload order
+    parent_column: str | None = None  # the parent customer's TRDRID, when the row has one
+    parent_required: bool = False
+
+    @property
+    def rules(self) -> tuple[FieldRule, ...]:
+        """All rules: key, revision, then the other fields."""
+        return (self.key, self.revision, *self.fields)
+
+
+def _text(zoho_field: str, *sources: str) -> FieldRule:
+    return FieldRule(zoho_field, sources, "text", TEXT_MAX)
+
+
+def _money(zoho_field: str, source: str, kind: Kind = "currency") -> FieldRule:
+    return FieldRule(zoho_field, (source,), kind, on_invalid="reject")
+
+
+CUSTOMER = Table(
+    entity="customer",
+    module="Accounts",
+    key=FieldRule("Trader_ID", ("TRDRID",), "id", TEXT_MAX, required=True, reason="trader_id"),
+    revision=FieldRule(
+        "Rev_Number", ("THIRDPARTYREVNUM",), "revision", required=True, reason="revision"
+    ),
+    fields=(
+        FieldRule(
+            "Account_Name",
+            ("TRDRNAME", "COMPTITLE", "CUSTCODE", "TRDRCODE"),
+            "text",
+            TEXT_MAX,
+            required=True,
+            reason="name",
+        ),
+        FieldRule("Account_AFM", ("TIN",), "digits", TEXT_MAX),
+        FieldRule("Phone", ("TRDSPHONE1",), "phone", PHONE_MAX),
+        # Billing and shipping address are the same Galaxy columns (the seed's choice).
+        _text("Billing_Street", "TRDSSTREET"),
+        _text("Shipping_Street", "TRDSSTREET"),
+        _text("Billing_State", "PREFDESCR"),
+        _text("Shipping_State", "PREFDESCR"),
+        _text("Billing_Country", "CNTRCODE"),
+        _text("Shipping_Country", "CNTRCODE"),
+        _text("Industry", "CAT_EPAGG"),
+        _text("Account_Category", "CATEGDISCOUNT"),
+        # BALANCE -> Credit_Limit and MAXBALANCE -> Open_Balance is what the seed did. It
+        # looks swapped (a maximum balance is a credit limit); kept for parity with the
+        # data already in Zoho until the CRM owners decide.
+        _money("Credit_Limit", "BALANCE"),
+        _money("Open_Balance", "MAXBALANCE"),
+        _money("Watt", "WATT_CY", "decimal"),
+        _money("Turnover_YTD", "TURNOVER_YTD"),
+        _money("Turnover_LTD", "TURNOVER_LTD"),
+        _money("Turnover_LY", "TURVOVER_LY"),  # sic: the view's column name
+        _text("SALESNAME", "SALESNAME"),
+        # Affiliate_To is a lookup added by the pipeline from the affiliate link.
+    ),
+)
+
+AFFILIATE = Table(
+    entity="affiliate",
+    module="Accounts",
+    key=FieldRule(
+        "Trader_ID", ("AFFILIATES_TRDRID",), "id", TEXT_MAX, required=True, reason="trader_id"
+    ),
+    # The card holder's revision: the link between the two (SPEC §1 step 4).
+    revision=FieldRule(
+        "Rev_Number", ("AFFILIATES_REVNUM",), "revision", required=True, reason="revision"
+    ),
+    fields=(
+        FieldRule("Account_Name", ("AFF_NAME",), "text", TEXT_MAX, required=True, reason="name"),
+        FieldRule("Account_AFM", ("AFF_TIN",), "digits", TEXT_MAX),
+    ),
+    parent_column="AFFILIATES_CUST_TRDRID",
+)
+
+
+def contact_table(columns: Mapping[str, str] = DEFAULT_CONTACT_COLUMNS) -> Table:
+    """The contact mapping for a contacts view whose columns are named by `columns`.
+
+    `columns` maps the logical names of SPEC §2 (``CONTACTID``, ``LASTNAME`` ...) to the
+    view's actual column names; a logical name it lacks keeps its default name.
+    """
+
+    def col(logical: str) -> str:
+        return columns.get(logical, DEFAULT_CONTACT_COLUMNS[logical])
+
+    return Table(
+        entity="contact",
+        module="Contacts",
+        key=FieldRule(
+            "Galaxy_Contact_ID",
+            (col("CONTACTID"),),
+            "id",
+            TEXT_MAX,
+            required=True,
+            reason="contact_id",
+        ),
+        revision=FieldRule(
+            "Rev_Number", (col("CONTACTS_REVNUM"),), "revision", required=True, reason="revision"
+        ),
+        fields=(
+            _text("First_Name", col("FIRSTNAME")),
+            # Zoho's own Last_Name limit may be lower than 255 (UNCONFIRMED, zoho-crm-api.md
+            # §7); a longer one comes back as Zoho's INVALID_DATA and lands in the ledger.
+            FieldRule(
+                "Last_Name",
+                (col("LASTNAME"),),
+                "text",
+                TEXT_MAX,
+                required=True,
+                reason="last_name",
+            ),
+            FieldRule("Email", (col("EMAIL"),), "email", EMAIL_MAX_LENGTH),
+            FieldRule("Phone", (col("PHONE"),), "phone", PHONE_MAX),
+            FieldRule("Mobile", (col("MOBILE"),), "phone", PHONE_MAX),
+            _text("Title", col("JOBTITLE")),
+            # Account_Name is the parent lookup, added by the pipeline once resolved.
+        ),
+        parent_column=col("TRDRID"),
+        parent_required=True,
+    )
+
+
+CONTACT = contact_table(DEFAULT_CONTACT_COLUMNS)

@@ -1,0 +1,169 @@
+"""Does Zoho hold what Galaxy holds? The end-state check of the demo and the end-to-end tests.
+
+Computes what Zoho *should* contain from the Galaxy sandbox's rows (through the same
+mapping and linking rules the sync uses; those rules have their own unit tests) and compares
+it with every record the Zoho sandbox stores: nothing missing, nothing duplicated, nothing
+extra, every mapped field equal, every link pointing at the right record.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gzsync.config import DEFAULT_CONTACT_COLUMNS
+from gzsync.mapping.records import Mapped, map_affiliate, map_contact, map_customer
+from gzsync.sync.linking import link_affiliates
+
+
+@dataclass(slots=True)
+class ParityReport:
+    """Differences between the Zoho end state and Galaxy; empty lists mean parity."""
+
+    missing: list[str] = field(default_factory=list)  # expected in Zoho, absent
+    duplicated: list[str] = field(default_factory=list)  # key held by several Zoho records
+    unexpected: list[str] = field(default_factory=list)  # in Zoho, not expected
+    mismatched: list[str] = field(default_factory=list)  # "key.Field: zoho=... galaxy=..."
+    wrong_links: list[str] = field(default_factory=list)
+    checked: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.missing
+            or self.duplicated
+            or self.unexpected
+            or self.mismatched
+            or self.wrong_links
+        )
+
+    def summary(self, sample: int = 5) -> str:
+        if self.ok:
+            parts = ", ".join(f"{n} {what}" for what, n in self.checked.items())
+            return f"Zoho matches Galaxy ({parts})"
+        lines = []
+        for name in ("missing", "duplicated", "unexpected", "mismatched", "wrong_links"):
+            items: list[str] = getattr(self, name)
+            if items:
+                lines.append(f"{name}: {len(items)} e.g. {', '.join(items[:sample])}")
+        return "Zoho differs from Galaxy: " + "; ".join(lines)
+
+
+def expected_accounts(
+    customers: Iterable[Mapping[str, Any]], affiliate_rows: Iterable[Mapping[str, Any]]
+) -> tuple[dict[str, Mapped], dict[str, Mapped], dict[str, str]]:
+    """(customers by key, affiliates by key, customer key -> affiliate key) Galaxy implies."""
+    by_key: dict[str, Mapped] = {}
+    for row in customers:
+        item = map_customer(row)
+        if isinstance(item, Mapped) and (item.key not in by_key or by_key[item.key].rev < item.rev):
+            by_key[item.key] = item
+    card_holders = {m.rev: m.key for m in by_key.values() if m.card_holder}
+    mapped_affiliates = [a for a in map(map_affiliate, affiliate_rows) if isinstance(a, Mapped)]
+    plan = link_affiliates(card_holders, mapped_affiliates)
+    return by_key, {a.key: a for a in plan.affiliates}, dict(plan.links)
+
+
+def check_parity(
+    *,
+    galaxy_customers: Iterable[Mapping[str, Any]],
+    galaxy_affiliates: Iterable[Mapping[str, Any]],
+    galaxy_contacts: Iterable[Mapping[str, Any]] | None,
+    zoho_accounts: Iterable[Mapping[str, Any]],
+    zoho_contacts: Iterable[Mapping[str, Any]] | None,
+) -> ParityReport:
+    """Compare the Zoho sandbox's records with what the Galaxy sandbox's rows imply."""
+    report = ParityReport()
+    customers, affiliates, links = expected_accounts(galaxy_customers, galaxy_affiliates)
+    accounts = list(zoho_accounts)
+    counts = Counter(str(r.get("Trader_ID")) for r in accounts)
+    report.duplicated.extend(sorted(k for k, n in counts.items() if n > 1))
+    zoho_by_key = {str(r.get("Trader_ID")): r for r in accounts}
+    for key, item in customers.items():
+        record = zoho_by_key.get(key)
+        if record is None:
+            report.missing.append(f"Account {key}")
+            continue
+        _compare(report, key, item.payload, record)
+        want = links.get(key)
+        got = _lookup_id(record.get("Affiliate_To"))
+        want_id = None if want is None else _record_id(zoho_by_key.get(want))
+        if got != want_id:
+            report.wrong_links.append(f"{key}.Affiliate_To: zoho={got} galaxy={want}")
+    for key, item in affiliates.items():
+        record = zoho_by_key.get(key)
+        if record is None:
+            report.missing.append(f"affiliate Account {key}")
+        elif key not in customers:
+            _compare(report, key, item.payload, record)
+    expected_keys = customers.keys() | affiliates.keys()
+    report.unexpected.extend(sorted(k for k in zoho_by_key if k not in expected_keys))
+    report.checked["customers"] = len(customers)
+    report.checked["affiliates"] = len(affiliates)
+    if galaxy_contacts is not None and zoho_contacts is not None:
+        _check_contacts(report, galaxy_contacts, zoho_contacts, customers, zoho_by_key)
+    return report
+
+
+def _check_contacts(
+    report: ParityReport,
+    galaxy_contacts: Iterable[Mapping[str, Any]],
+    zoho_contacts: Iterable[Mapping[str, Any]],
+    customers: Mapping[str, Mapped],
+    zoho_accounts: Mapping[str, Mapping[str, Any]],
+) -> None:
+    expected: dict[str, Mapped] = {}
+    for row in galaxy_contacts:
+        item = map_contact(row, DEFAULT_CONTACT_COLUMNS)
+        # a contact is expected only when its customer is a valid one (else it waits)
+        if isinstance(item, Mapped) and item.parent_key in customers:
+            expected[item.key] = item
+    records = list(zoho_contacts)
+    counts = Counter(str(r.get("Galaxy_Contact_ID")) for r in records)
+    report.duplicated.extend(sorted(f"contact {k}" for k, n in counts.items() if n > 1))
+    by_key = {str(r.get("Galaxy_Contact_ID")): r for r in records}
+    for key, item in expected.items():
+        record = by_key.get(key)
+        if record is None:
+            report.missing.append(f"Contact {key}")
+            continue
+        _compare(report, key, item.payload, record)
+        want = _record_id(zoho_accounts.get(item.parent_key or ""))
+        got = _lookup_id(record.get("Account_Name"))
+        if got != want:
+            report.wrong_links.append(f"contact {key}.Account_Name: zoho={got} want={want}")
+    report.unexpected.extend(sorted(f"contact {k}" for k in by_key if k not in expected))
+    report.checked["contacts"] = len(expected)
+
+
+def _compare(
+    report: ParityReport, key: str, payload: Mapping[str, Any], record: Mapping[str, Any]
+) -> None:
+    for name, want in payload.items():
+        got = record.get(name)
+        if not _same(got, want):
+            report.mismatched.append(f"{key}.{name}: zoho={got!r:.40} galaxy={want!r:.40}")
+
+
+def _same(got: Any, want: Any) -> bool:
+    if want is None:
+        return got is None or got == ""
+    if isinstance(want, int | float) and isinstance(got, int | float | str):
+        try:
+            return abs(float(got) - float(want)) < 1e-6
+        except ValueError:
+            return False
+    return bool(got == want)
+
+
+def _lookup_id(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        found = value.get("id")
+        return None if found is None else str(found)
+    return None if value is None else str(value)
+
+
+def _record_id(record: Mapping[str, Any] | None) -> str | None:
+    return None if record is None else str(record.get("id"))

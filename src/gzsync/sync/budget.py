@@ -1,0 +1,55 @@
+"""The run's time budget: when to stop starting new batches.
+
+A run with a budget (`--max-duration`, or Catalyst's remaining execution time) stops
+*starting* batches once the budget is nearly spent and lets the in-flight ones finish, so it
+ends cleanly with everything it began committed; the next run carries on from there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+#: Room kept for in-flight batches to finish and commit: a share of the budget, capped.
+_MARGIN_SHARE = 0.1
+_MARGIN_CAP_S = 30.0
+#: Catalyst: stop this long before the platform kills the function.
+CATALYST_MARGIN_S = 60.0
+
+
+class Budget:
+    """Answers "may I start another batch?" for one run."""
+
+    def __init__(
+        self,
+        *,
+        max_duration_s: float | None = None,
+        remaining_ms: Callable[[], float] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
+        self._start = clock()
+        self._max = max_duration_s
+        self._remaining_ms = remaining_ms
+        self._margin = min(_MARGIN_CAP_S, max_duration_s * _MARGIN_SHARE) if max_duration_s else 0.0
+        self.exhausted_at: float | None = None
+
+    @property
+    def limited(self) -> bool:
+        return self._max is not None or self._remaining_ms is not None
+
+    def elapsed(self) -> float:
+        return self._clock() - self._start
+
+    def exhausted(self) -> bool:
+        """True once no new batch should start; stays True."""
+        if self.exhausted_at is not None:
+            return True
+        spent = False
+        if self._max is not None and self.elapsed() >= self._max - self._margin:
+            spent = True
+        if self._remaining_ms is not None and self._remaining_ms() / 1000.0 < CATALYST_MARGIN_S:
+            spent = True
+        if spent:
+            self.exhausted_at = self.elapsed()
+        return spent

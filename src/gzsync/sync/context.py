@@ -1,0 +1,48 @@
+"""What every phase of a run shares: settings, options, clients, store, budget, report."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from gzsync.config import Settings
+from gzsync.galaxy.client import GalaxyClient
+from gzsync.state.store import StateStore
+from gzsync.sync.budget import Budget
+from gzsync.sync.options import RunOptions
+from gzsync.sync.progress import NoProgress, ProgressSink
+from gzsync.sync.report import RunReport
+from gzsync.sync.writer import FailureCounter
+from gzsync.zoho.client import ZohoClient
+
+#: Refresh the run lock at most this often while working.
+_LOCK_REFRESH_S = 30.0
+
+
+@dataclass(slots=True)
+class RunContext:
+    """The shared state of one run, handed to each phase."""
+
+    settings: Settings
+    options: RunOptions
+    store: StateStore
+    galaxy: GalaxyClient
+    zoho: ZohoClient
+    budget: Budget
+    report: RunReport
+    owner: str
+    progress: ProgressSink = field(default_factory=NoProgress)
+    failures: FailureCounter = field(default_factory=FailureCounter)
+    _lock_refreshed: float = field(default_factory=time.monotonic)
+
+    @property
+    def stopped(self) -> bool:
+        """True once the run stopped early (budget spent); later phases do not start."""
+        return self.report.status == "partial"
+
+    def heartbeat(self) -> None:
+        """Keep the run lock alive during long work."""
+        now = time.monotonic()
+        if not self.options.dry_run and now - self._lock_refreshed >= _LOCK_REFRESH_S:
+            self.store.refresh_lock(self.owner, self.settings.lock_ttl_s)
+            self._lock_refreshed = now

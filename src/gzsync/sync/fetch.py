@@ -1,0 +1,92 @@
+"""Reading one Galaxy view into the spool: the incremental rows plus what the ledger retries.
+
+A run reads rows changed since the stream's starting point, and reaches further back just
+enough to re-read the current row of every ledger entry that is retried every run (failed
+calls, records waiting for a parent). Rows at or below the starting point that are not being
+retried are skipped as they stream past; nothing else is held in memory.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gzsync.galaxy.filters import Condition, Op
+from gzsync.mapping.records import Mapped, Rejected
+from gzsync.state.store import RETRIED_EVERY_RUN, BatchCommit, LedgerEntry, StreamName
+from gzsync.sync.context import RunContext
+from gzsync.sync.spool import Spool
+from gzsync.sync.watermark import Start
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What a read put in the spool."""
+
+    selected: int  # rows kept for this run
+    read: int  # rows Galaxy sent
+    retried: int  # ledger entries re-read
+    gone: int  # ledger entries whose row Galaxy no longer has
+
+
+def retry_set(ctx: RunContext, stream: StreamName) -> dict[str, int]:
+    """Ledger entries of `stream` this run retries: key -> revision."""
+    return {
+        e.key: e.rev
+        for e in ctx.store.ledger_list(stream)
+        if e.kind in RETRIED_EVERY_RUN or e.retry_requested
+    }
+
+
+async def spool_view(
+    ctx: RunContext,
+    *,
+    stream: StreamName,
+    view: str,
+    rev_column: str,
+    mapper: Callable[[Mapping[str, Any]], Mapped | Rejected],
+    start: Start,
+    spool: Spool,
+) -> Fetched:
+    """Read `view` from the right revision on, keeping this run's rows in `spool`."""
+    retry = retry_set(ctx, stream)
+    floor = math.inf if start.rev is None else start.rev
+    if retry:
+        floor = min(floor, min(retry.values()) - 1)
+    conditions = (
+        [] if floor == math.inf or floor <= 0 else [Condition(rev_column, Op.Greater, int(floor))]
+    )
+    low = start.rev
+
+    def keep(row: Mapping[str, Any]) -> None:
+        item = mapper(row)
+        if low is None or item.rev > low or item.key in retry:
+            spool.add(stream, item)
+
+    read = await ctx.galaxy.read_view(view, conditions, keep)
+    spool.flush()
+    gone = spool.missing(stream, retry.keys())
+    if gone and not ctx.options.dry_run:
+        # The row left Galaxy (deleted or re-keyed): stop retrying it, keep it visible.
+        ctx.store.commit_batch(
+            BatchCommit(
+                stream=stream,
+                module="",
+                ledger=[
+                    LedgerEntry(
+                        stream,
+                        key,
+                        retry[key],
+                        "rejected",
+                        "not_in_galaxy",
+                        "Galaxy no longer returns this row",
+                    )
+                    for key in sorted(gone)
+                ],
+            )
+        )
+    return Fetched(
+        selected=spool.count(stream), read=read, retried=len(retry) - len(gone), gone=len(gone)
+    )

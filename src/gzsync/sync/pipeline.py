@@ -1,0 +1,201 @@
+"""One sync run, start to finish: lock, clients, phases, report.
+
+`run_sync` is what the CLI, the scheduler and the Catalyst handler call. It returns the
+report of a run that ran (status success, incomplete, partial or aborted) and raises
+:class:`~gzsync.errors.GzsyncError` only for what stops a run from starting: a configuration
+error (exit 2) or a lock held by another run (exit 75).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+
+from gzsync import logs
+from gzsync.config import Settings
+from gzsync.errors import ServiceError, StateError
+from gzsync.galaxy.client import GalaxyClient
+from gzsync.state.readonly import ReadOnlyStore
+from gzsync.state.store import StateStore
+from gzsync.sync.accounts import sync_accounts
+from gzsync.sync.budget import Budget
+from gzsync.sync.contacts import sync_contacts
+from gzsync.sync.context import RunContext
+from gzsync.sync.options import RunOptions
+from gzsync.sync.progress import NoProgress, ProgressSink
+from gzsync.sync.report import RunReport
+from gzsync.sync.spool import Spool
+from gzsync.zoho.auth import TokenProvider
+from gzsync.zoho.client import ZohoClient
+
+log = logging.getLogger("gzsync.sync")
+
+
+def run_sync(
+    settings: Settings,
+    options: RunOptions,
+    *,
+    store: StateStore | None = None,
+    progress: ProgressSink | None = None,
+) -> RunReport:
+    """Run one sync; see the module docstring for what it raises and returns."""
+    if options.access_token is None:
+        settings.require_sync()
+    else:
+        settings.model_copy(update={"zoho_connection": "given"}).require_sync()
+    _register_secrets(settings)
+    own_store = store is None
+    if store is None:
+        from gzsync.state import open_store
+
+        store = open_store(settings)
+    try:
+        return asyncio.run(_run(settings, options, store, progress or NoProgress()))
+    finally:
+        if own_store:
+            store.close()
+
+
+async def _run(
+    settings: Settings, options: RunOptions, real_store: StateStore, progress: ProgressSink
+) -> RunReport:
+    run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+    owner = f"{socket.gethostname()} pid {os.getpid()} run {run_id}"
+    store: StateStore = ReadOnlyStore(real_store) if options.dry_run else real_store
+    report = RunReport(
+        run_id=run_id, started_at=time.time(), dry_run=options.dry_run, entities=options.entities
+    )
+    t0 = time.monotonic()
+    store.acquire_lock(owner, settings.lock_ttl_s)  # raises LockHeldError (exit 75)
+    try:
+        store.run_started(run_id, report.started_at)
+        galaxy = _galaxy_client(settings, store)
+        tokens = _token_provider(settings, options, store)
+        zoho = ZohoClient(
+            api_base=settings.zoho_api_base,
+            tokens=tokens,
+            timeout_s=settings.timeout_s,
+            max_connections=max(10, settings.zoho_concurrency * 2),
+        )
+        budget = Budget(
+            max_duration_s=options.max_duration_s or settings.max_duration_s,
+            remaining_ms=options.remaining_ms,
+        )
+        ctx = RunContext(
+            settings=settings,
+            options=options,
+            store=store,
+            galaxy=galaxy,
+            zoho=zoho,
+            budget=budget,
+            report=report,
+            owner=owner,
+            progress=progress,
+        )
+        try:
+            with Spool() as spool:
+                await _phases(ctx, spool)
+        except ServiceError as exc:
+            report.status = "aborted"
+            report.message = logs.redact(str(exc))
+            log.error("run aborted: %s", report.message)
+        finally:
+            progress.close()
+            report.galaxy_calls = galaxy.calls
+            report.zoho_calls = dict(zoho.stats.calls)
+            if "token" not in report.zoho_calls and hasattr(tokens, "token_requests"):
+                report.zoho_calls["token"] = tokens.token_requests
+            report.zoho_credits = zoho.stats.credits
+            report.zoho_credits_remaining = zoho.stats.credits_remaining
+            report.zoho_throttled = zoho.stats.throttled
+            await _close(galaxy, zoho, tokens)
+        _finish(report, store)
+    finally:
+        report.duration_s = time.monotonic() - t0
+        try:
+            store.run_finished(run_id, time.time(), report.to_json())
+        finally:
+            store.release_lock(owner)
+    return report
+
+
+async def _phases(ctx: RunContext, spool: Spool) -> None:
+    if "accounts" in ctx.options.entities:
+        await sync_accounts(ctx, spool)
+    if "contacts" in ctx.options.entities and not ctx.stopped:
+        await sync_contacts(ctx, spool)
+
+
+def _finish(report: RunReport, store: StateStore) -> None:
+    """Ledger totals and the final status."""
+    try:
+        counts = store.ledger_counts()
+    except StateError:
+        counts = {}
+    report.ledger_pending = sum(counts.values())
+    by_reason: dict[str, int] = {}
+    for (_stream, _kind, reason), n in counts.items():
+        by_reason[reason] = by_reason.get(reason, 0) + n
+    report.ledger_by_reason = by_reason
+    if report.status in ("aborted", "partial"):
+        return
+    failed = report.customers.failed + report.affiliates.failed + report.contacts.failed
+    rejected = report.customers.rejected + report.affiliates.rejected + report.contacts.rejected
+    pending = failed + rejected if report.dry_run else report.ledger_pending
+    report.status = "incomplete" if pending else "success"
+
+
+def _galaxy_client(settings: Settings, store: StateStore) -> GalaxyClient:
+    assert settings.base_url
+    assert settings.auth_username
+    assert settings.auth_password
+    return GalaxyClient(
+        base_url=settings.base_url,
+        username=settings.auth_username,
+        password=settings.auth_password.get_secret_value(),
+        store=store,
+        timeout_s=settings.timeout_s,
+        verify=settings.galaxy_verify,
+        ss_pid=settings.ss_pid_cookie.get_secret_value() if settings.ss_pid_cookie else None,
+    )
+
+
+def _token_provider(settings: Settings, options: RunOptions, store: StateStore) -> TokenProvider:
+    if options.access_token is not None:
+        from gzsync.zoho.auth import StaticTokenSource
+
+        return StaticTokenSource(options.access_token)  # type: ignore[return-value]
+    assert settings.zoho_client_id
+    assert settings.zoho_client_secret
+    assert settings.zoho_refresh_token
+    return TokenProvider(
+        accounts_base=settings.zoho_accounts_base,
+        client_id=settings.zoho_client_id,
+        client_secret=settings.zoho_client_secret.get_secret_value(),
+        refresh_token=settings.zoho_refresh_token.get_secret_value(),
+        store=store,
+        timeout_s=settings.timeout_s,
+    )
+
+
+async def _close(galaxy: GalaxyClient, zoho: ZohoClient, tokens: TokenProvider) -> None:
+    for closer in (galaxy.aclose, zoho.aclose, tokens.aclose):
+        try:
+            await closer()
+        except Exception:
+            log.debug("error while closing a client", exc_info=True)
+
+
+def _register_secrets(settings: Settings) -> None:
+    for secret in (
+        settings.auth_password,
+        settings.ss_pid_cookie,
+        settings.zoho_client_secret,
+        settings.zoho_refresh_token,
+    ):
+        if secret is not None:
+            logs.register_secret(secret.get_secret_value())

@@ -1,0 +1,114 @@
+"""The report of one run: counts per entity, watermarks, API usage, and the exit code.
+
+The JSON shape (`RunReport.to_json`) is a contract for scripts and the `gzsync status` /
+`gzsync report` commands: keys are only ever added, never renamed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+#: success: everything synced · incomplete: finished, some records wait in the ledger ·
+#: partial: stopped at the time budget, the next run carries on · aborted: a service failed.
+RunStatus = Literal["success", "incomplete", "partial", "aborted"]
+
+_EXIT_CODES: dict[str, int] = {"success": 0, "partial": 0, "incomplete": 1, "aborted": 3}
+
+
+@dataclass(slots=True)
+class EntityCounts:
+    """What happened to one entity's records in a run."""
+
+    fetched: int = 0  # rows read from Galaxy and selected for this run
+    inserted: int = 0
+    updated: int = 0
+    rejected: int = 0  # refused by our validation before any upsert
+    failed: int = 0  # refused by Zoho, failed in transit, or waiting for a parent
+    warnings: int = 0  # values dropped from otherwise good records (bad e-mail, phone)
+    samples: list[dict[str, str]] = field(default_factory=list)  # a few failures, for people
+
+    def add_sample(self, key: str, reason: str, detail: str, limit: int = 5) -> None:
+        if len(self.samples) < limit:
+            self.samples.append({"key": key, "reason": reason, "detail": detail})
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fetched": self.fetched,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "rejected": self.rejected,
+            "failed": self.failed,
+            "warnings": self.warnings,
+            "samples": list(self.samples),
+        }
+
+
+@dataclass(slots=True)
+class RunReport:
+    """Everything one run reports (`gzsync run --json` prints `to_json()`)."""
+
+    run_id: str
+    started_at: float
+    status: RunStatus = "success"
+    dry_run: bool = False
+    message: str = ""
+    watermark_before: dict[str, int | None] = field(default_factory=dict)
+    watermark_after: dict[str, int | None] = field(default_factory=dict)
+    customers: EntityCounts = field(default_factory=EntityCounts)
+    affiliates: EntityCounts = field(default_factory=EntityCounts)
+    contacts: EntityCounts = field(default_factory=EntityCounts)
+    entities: tuple[str, ...] = ()
+    linked: int = 0
+    ledger_pending: int = 0
+    ledger_by_reason: dict[str, int] = field(default_factory=dict)
+    zoho_calls: dict[str, int] = field(default_factory=dict)
+    zoho_credits: int = 0
+    zoho_credits_remaining: int | None = None
+    zoho_throttled: int = 0
+    galaxy_calls: int = 0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    duration_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return _EXIT_CODES[self.status]
+
+    def counts(self, stream: str) -> EntityCounts:
+        if stream == "customers":
+            return self.customers
+        if stream == "affiliates":
+            return self.affiliates
+        if stream == "contacts":
+            return self.contacts
+        raise KeyError(stream)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "message": self.message,
+            "started_at": self.started_at,
+            "entities": list(self.entities),
+            "watermark_before": self.watermark_before.get("customers"),
+            "watermark_after": self.watermark_after.get("customers"),
+            "watermarks_before": dict(self.watermark_before),
+            "watermarks_after": dict(self.watermark_after),
+            "customers": self.customers.to_json(),
+            "affiliates": self.affiliates.to_json(),
+            "contacts": self.contacts.to_json(),
+            "linked": self.linked,
+            "ledger_pending": self.ledger_pending,
+            "ledger_by_reason": dict(self.ledger_by_reason),
+            "zoho_calls": sum(self.zoho_calls.values()),
+            "zoho_calls_by_endpoint": dict(self.zoho_calls),
+            "zoho_credits": self.zoho_credits,
+            "zoho_credits_remaining": self.zoho_credits_remaining,
+            "zoho_throttled": self.zoho_throttled,
+            "galaxy_calls": self.galaxy_calls,
+            "phases": {k: round(v, 3) for k, v in self.phases.items()},
+            "duration_s": round(self.duration_s, 3),
+            "warnings": list(self.warnings[:50]),
+        }

@@ -1,0 +1,236 @@
+"""A run's scratch space: the Galaxy rows selected for this run, on disk, deduplicated.
+
+Galaxy answers a view with one (possibly huge) response. The run streams it through the
+mapping into this spool — a temporary SQLite file — and then works from the spool in
+revision order, window by window. Memory stays flat whatever the size of the response, the
+Galaxy connection is released as soon as the rows are read, and a re-delivered row (a read
+retried after a dropped connection) simply replaces itself: per key, the highest revision
+wins.
+
+The spool lives for one run only and is deleted when closed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from gzsync.mapping.records import Mapped, Rejected
+
+_SCHEMA = """
+CREATE TABLE rows (
+    stream TEXT NOT NULL, key TEXT NOT NULL, rev INTEGER NOT NULL, ok INTEGER NOT NULL,
+    payload TEXT, warnings TEXT, parent TEXT, card INTEGER NOT NULL DEFAULT 0,
+    reason TEXT, field TEXT, detail TEXT,
+    PRIMARY KEY (stream, key)
+);
+CREATE INDEX rows_by_rev ON rows (stream, rev, key);
+CREATE TABLE affiliates (
+    key TEXT NOT NULL, rev INTEGER NOT NULL, ok INTEGER NOT NULL,
+    payload TEXT, warnings TEXT, parent TEXT, reason TEXT, field TEXT, detail TEXT,
+    PRIMARY KEY (rev, key)
+);
+"""
+
+_UPSERT_ROW = """
+INSERT INTO rows (stream, key, rev, ok, payload, warnings, parent, card, reason, field, detail)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (stream, key) DO UPDATE SET
+    rev = excluded.rev, ok = excluded.ok, payload = excluded.payload,
+    warnings = excluded.warnings, parent = excluded.parent, card = excluded.card,
+    reason = excluded.reason, field = excluded.field, detail = excluded.detail
+WHERE excluded.rev >= rows.rev
+"""
+
+_UPSERT_AFFILIATE = """
+INSERT OR REPLACE INTO affiliates (key, rev, ok, payload, warnings, parent, reason, field, detail)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+_FLUSH_EVERY = 2000
+_PAGE = 1000
+
+
+class Spool:
+    """Temporary, deduplicated, revision-ordered storage of one run's Galaxy rows."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self._dir = Path(tempfile.mkdtemp(prefix="gzsync-spool-", dir=directory))
+        self._db = sqlite3.connect(self._dir / "spool.db", isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("PRAGMA temp_store=FILE")
+        self._db.execute("PRAGMA cache_size=-8000")  # 8 MB page cache: memory stays flat
+        self._db.executescript(_SCHEMA)
+        self._rows: list[tuple[Any, ...]] = []
+        self._affiliates: list[tuple[Any, ...]] = []
+
+    # -- filling ---------------------------------------------------------------------------
+    def add(self, stream: str, item: Mapped | Rejected) -> None:
+        """Keep `item` for `stream`; per key the highest revision wins."""
+        if isinstance(item, Mapped):
+            self._rows.append(
+                (
+                    stream,
+                    item.key,
+                    item.rev,
+                    1,
+                    _dump(item.payload),
+                    _dump(list(item.warnings)),
+                    item.parent_key,
+                    int(item.card_holder),
+                    None,
+                    None,
+                    None,
+                )
+            )
+        else:
+            self._rows.append(
+                (
+                    stream,
+                    item.key,
+                    item.rev,
+                    0,
+                    None,
+                    None,
+                    None,
+                    0,
+                    item.reason,
+                    item.field,
+                    item.detail,
+                )
+            )
+        if len(self._rows) >= _FLUSH_EVERY:
+            self.flush()
+
+    def add_affiliate(self, item: Mapped | Rejected) -> None:
+        """Keep one affiliate row; an affiliate shared by several customers has several."""
+        row: tuple[Any, ...]
+        if isinstance(item, Mapped):
+            row = (
+                item.key,
+                item.rev,
+                1,
+                _dump(item.payload),
+                _dump(list(item.warnings)),
+                item.parent_key,
+                None,
+                None,
+                None,
+            )
+        else:
+            row = (item.key, item.rev, 0, None, None, None, item.reason, item.field, item.detail)
+        self._affiliates.append(row)
+        if len(self._affiliates) >= _FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._rows:
+            self._db.execute("BEGIN")
+            self._db.executemany(_UPSERT_ROW, self._rows)
+            self._db.execute("COMMIT")
+            self._rows.clear()
+        if self._affiliates:
+            self._db.execute("BEGIN")
+            self._db.executemany(_UPSERT_AFFILIATE, self._affiliates)
+            self._db.execute("COMMIT")
+            self._affiliates.clear()
+
+    # -- reading ---------------------------------------------------------------------------
+    def count(self, stream: str) -> int:
+        self.flush()
+        (n,) = self._db.execute("SELECT count(*) FROM rows WHERE stream = ?", (stream,)).fetchone()
+        return int(n)
+
+    def keys(self, stream: str) -> set[str]:
+        self.flush()
+        cur = self._db.execute("SELECT key FROM rows WHERE stream = ?", (stream,))
+        return {k for (k,) in cur}
+
+    def missing(self, stream: str, keys: Iterable[str]) -> set[str]:
+        """Those of `keys` that the spool does not hold for `stream`."""
+        self.flush()
+        wanted = list(keys)
+        found: set[str] = set()
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            cur = self._db.execute(
+                f"SELECT key FROM rows WHERE stream = ? AND key IN ({marks})",  # noqa: S608
+                (stream, *chunk),
+            )
+            found.update(k for (k,) in cur)
+        return set(wanted) - found
+
+    def iter_rows(self, stream: str, limit: int | None = None) -> Iterator[Mapped | Rejected]:
+        """Rows of `stream` by ascending revision (then key), at most `limit` of them.
+
+        Reads in pages (keyset pagination), so no cursor stays open while the caller works.
+        """
+        self.flush()
+        after: tuple[int, str] = (-(2**62), "")
+        left = limit
+        while left is None or left > 0:
+            page = _PAGE if left is None else min(_PAGE, left)
+            rows = self._db.execute(
+                "SELECT key, rev, ok, payload, warnings, parent, card, reason, field, detail "
+                "FROM rows WHERE stream = ? AND (rev, key) > (?, ?) ORDER BY rev, key LIMIT ?",
+                (stream, after[0], after[1], page),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield _load(row)
+            after = (rows[-1][1], rows[-1][0])
+            if left is not None:
+                left -= len(rows)
+
+    def affiliates_between(self, low: int, high: int) -> list[Mapped | Rejected]:
+        """Affiliate rows whose revision lies in [low, high], by revision."""
+        self.flush()
+        rows = self._db.execute(
+            "SELECT key, rev, ok, payload, warnings, parent, 0, reason, field, detail "
+            "FROM affiliates WHERE rev BETWEEN ? AND ? ORDER BY rev, key",
+            (low, high),
+        ).fetchall()
+        return [_load(r) for r in rows]
+
+    def min_card_holder_rev(self, stream: str = "customers") -> int | None:
+        self.flush()
+        (rev,) = self._db.execute(
+            "SELECT min(rev) FROM rows WHERE stream = ? AND card = 1 AND ok = 1", (stream,)
+        ).fetchone()
+        return None if rev is None else int(rev)
+
+    def close(self) -> None:
+        self._db.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _load(row: tuple[Any, ...]) -> Mapped | Rejected:
+    key, rev, ok, payload, warnings, parent, card, reason, field, detail = row
+    if ok:
+        return Mapped(
+            key=key,
+            rev=int(rev),
+            payload=json.loads(payload),
+            warnings=tuple(json.loads(warnings or "[]")),
+            parent_key=parent,
+            card_holder=bool(card),
+        )
+    return Rejected(key=key, rev=int(rev), reason=reason, field=field, detail=detail or "")

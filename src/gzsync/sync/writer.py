@@ -1,0 +1,407 @@
+"""Writing records to Zoho: batches of 100, several in flight, results committed in order.
+
+The one piece of machinery every entity goes through. It takes records in ascending
+revision order and
+
+- cuts them into upsert batches of at most 100, sent concurrently (up to `concurrency`);
+- turns every per-record answer into a confirmation (id cache, ledger resolution) or a
+  ledger entry with its reason — a refused record is data, not an exception;
+- commits each batch to the state store atomically and **in input order**, moving the
+  watermark to the batch's highest revision only once every earlier batch is committed, so
+  a crash or a stop at any point leaves the watermark at a revision below which everything
+  is either in Zoho or in the ledger;
+- stops starting batches when the time budget is spent, or after consecutive whole-batch
+  failures (a service that is down), letting the in-flight ones finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from gzsync.errors import ServiceError
+from gzsync.state.store import (
+    RETRIED_EVERY_RUN,
+    BatchCommit,
+    Confirmed,
+    LedgerEntry,
+    LedgerKind,
+    StateStore,
+    StreamName,
+)
+from gzsync.sync.budget import Budget
+from gzsync.sync.report import EntityCounts
+from gzsync.zoho.client import UpsertResult, ZohoClient
+
+log = logging.getLogger("gzsync.sync")
+
+BATCH_SIZE = 100
+#: Ledger-bound records committed with one batch at most (keeps commits small).
+HELD_PER_BATCH = 1000
+#: Whole-batch failures in a row after which the writer stops starting batches.
+MAX_CONSECUTIVE_FAILURES = 3
+#: Per-record Zoho codes worth retrying in the next run as they are (not data problems).
+TRANSIENT_CODES = frozenset(
+    {"INTERNAL_ERROR", "TOO_MANY_REQUESTS", "RECORD_LOCKED", "CANNOT_PROCESS", "LIMIT_EXCEEDED"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A record ready to upsert."""
+
+    key: str
+    rev: int
+    payload: dict[str, Any]
+    parent_key: str | None = None  # the Account a contact hangs on (for lookup repair)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A record that goes to the ledger instead of Zoho (rejected, waiting for a parent)."""
+
+    entry: LedgerEntry
+
+
+@dataclass(slots=True)
+class _Batch:
+    seq: int
+    outgoing: list[Outgoing] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)
+    max_rev: int = 0
+
+
+#: Repairs a record whose lookup id Zoho refused (an Account deleted in the CRM): returns the
+#: record with a fresh id to send again, or None when the parent cannot be found.
+LookupRepair = Callable[[Outgoing], Awaitable[Outgoing | None]]
+
+
+@dataclass(slots=True)
+class WriteOutcome:
+    """What one `BatchWriter.write` call achieved."""
+
+    ids: dict[str, str] = field(default_factory=dict)  # key -> Zoho id of confirmed records
+    failed_keys: set[str] = field(default_factory=set)  # keys that went to the ledger
+    transient_keys: set[str] = field(default_factory=set)  # ... of which retried every run
+    stopped: str | None = None  # "budget" or "failures" when it stopped early
+    error: ServiceError | None = None  # the last whole-batch failure, when it stopped for it
+
+
+class BatchWriter:
+    """Upserts one stream of records into one Zoho module."""
+
+    def __init__(
+        self,
+        *,
+        zoho: ZohoClient,
+        store: StateStore,
+        stream: StreamName,
+        module: str,
+        duplicate_field: str,
+        counts: EntityCounts,
+        budget: Budget,
+        concurrency: int = 4,
+        moves_watermark: bool = True,
+        dry_run: bool = False,
+        lookup_field: str | None = None,
+        repair: LookupRepair | None = None,
+        on_progress: Callable[[int], None] | None = None,
+        failures: FailureCounter | None = None,
+    ) -> None:
+        self._zoho = zoho
+        self._store = store
+        self._stream = stream
+        self._module = module
+        self._dup = duplicate_field
+        self._counts = counts
+        self._budget = budget
+        self._concurrency = concurrency
+        self._moves_watermark = moves_watermark
+        self._dry_run = dry_run
+        self._lookup_field = lookup_field
+        self._repair = repair
+        self._on_progress = on_progress
+        self._failures = failures if failures is not None else FailureCounter()
+
+    async def write(
+        self, items: Iterable[Outgoing | Held] | AsyncIterable[Outgoing | Held]
+    ) -> WriteOutcome:
+        """Send every item, in order; return the ids and how it ended."""
+        outcome = WriteOutcome()
+        in_flight = asyncio.Semaphore(self._concurrency)
+        # Finished batches wait for their predecessors' commits; bound how many may wait.
+        pending = asyncio.Semaphore(self._concurrency * 4)
+        previous: asyncio.Event | None = None
+        tasks: list[asyncio.Task[None]] = []
+        failures = self._failures
+        async for batch in _batches(_aiter(items)):
+            if self._budget.exhausted():
+                outcome.stopped = "budget"
+                break
+            if failures.tripped:
+                outcome.stopped = "failures"
+                outcome.error = failures.last
+                break
+            await pending.acquire()
+            await in_flight.acquire()
+            done = asyncio.Event()
+            task = asyncio.create_task(
+                self._run_batch(batch, previous, done, in_flight, pending, outcome, failures)
+            )
+            tasks.append(task)
+            previous = done
+            # drop finished tasks so a long stream does not accumulate them
+            if len(tasks) > self._concurrency * 8:
+                tasks = [t for t in tasks if not t.done()]
+        if tasks:
+            await asyncio.gather(*tasks)
+        if outcome.stopped is None and failures.tripped:
+            outcome.stopped = "failures"
+            outcome.error = failures.last
+        return outcome
+
+    async def _run_batch(
+        self,
+        batch: _Batch,
+        previous: asyncio.Event | None,
+        done: asyncio.Event,
+        in_flight: asyncio.Semaphore,
+        pending: asyncio.Semaphore,
+        outcome: WriteOutcome,
+        failures: FailureCounter,
+    ) -> None:
+        try:
+            try:
+                if self._dry_run:
+                    confirmed, ledger = await self._preview(batch)
+                else:
+                    confirmed, ledger = await self._send(batch, failures)
+            finally:
+                in_flight.release()
+            if previous is not None:
+                await previous.wait()
+            self._settle(batch, confirmed, ledger, outcome)
+        finally:
+            done.set()
+            pending.release()
+
+    async def _send(
+        self, batch: _Batch, failures: FailureCounter
+    ) -> tuple[list[Confirmed], list[LedgerEntry]]:
+        confirmed: list[Confirmed] = []
+        ledger = [h.entry for h in batch.held]
+        if not batch.outgoing:
+            return confirmed, ledger
+        try:
+            results = await self._upsert(batch.outgoing)
+        except (ServiceError, httpx.HTTPError) as exc:
+            error = exc if isinstance(exc, ServiceError) else ServiceError(str(exc))
+            failures.failed(error)
+            reason = _failure_reason(error)
+            log.warning(
+                "%s batch %d failed after retries (%s); %d records go to the ledger",
+                self._module,
+                batch.seq,
+                reason,
+                len(batch.outgoing),
+            )
+            ledger.extend(
+                LedgerEntry(self._stream, o.key, o.rev, "failed", reason, str(error)[:200])
+                for o in batch.outgoing
+            )
+            return confirmed, ledger
+        failures.succeeded()
+        repairable: list[Outgoing] = []
+        for record, result in zip(batch.outgoing, results, strict=True):
+            if result.ok and result.zoho_id:
+                confirmed.append(Confirmed(record.key, record.rev, result.zoho_id))
+                self._count_action(result)
+            elif self._is_lookup_error(result) and self._repair is not None:
+                repairable.append(record)
+            else:
+                ledger.append(self._ledger_entry(record, result))
+        if repairable:
+            c2, l2 = await self._repair_and_resend(repairable)
+            confirmed.extend(c2)
+            ledger.extend(l2)
+        return confirmed, ledger
+
+    async def _repair_and_resend(
+        self, records: Sequence[Outgoing]
+    ) -> tuple[list[Confirmed], list[LedgerEntry]]:
+        assert self._repair is not None
+        confirmed: list[Confirmed] = []
+        ledger: list[LedgerEntry] = []
+        fixed: list[Outgoing] = []
+        for record in records:
+            repaired = await self._repair(record)
+            if repaired is None:
+                ledger.append(self._waiting_parent(record))
+            else:
+                fixed.append(repaired)
+        if not fixed:
+            return confirmed, ledger
+        try:
+            results = await self._upsert(fixed)
+        except (ServiceError, httpx.HTTPError) as exc:
+            reason = _failure_reason(exc)
+            ledger.extend(LedgerEntry(self._stream, o.key, o.rev, "failed", reason) for o in fixed)
+            return confirmed, ledger
+        for record, result in zip(fixed, results, strict=True):
+            if result.ok and result.zoho_id:
+                confirmed.append(Confirmed(record.key, record.rev, result.zoho_id))
+                self._count_action(result)
+            elif self._is_lookup_error(result):
+                ledger.append(self._waiting_parent(record))
+            else:
+                ledger.append(self._ledger_entry(record, result))
+        return confirmed, ledger
+
+    async def _upsert(self, records: Sequence[Outgoing]) -> list[UpsertResult]:
+        return await self._zoho.upsert(
+            self._module, [r.payload for r in records], duplicate_check_fields=[self._dup]
+        )
+
+    async def _preview(self, batch: _Batch) -> tuple[list[Confirmed], list[LedgerEntry]]:
+        """Dry run: ask Zoho which keys exist, count would-be inserts and updates."""
+        ledger = [h.entry for h in batch.held]
+        if batch.outgoing:
+            existing = await self._zoho.ids_by_key(
+                self._module, self._dup, [o.key for o in batch.outgoing]
+            )
+            for record in batch.outgoing:
+                if record.key in existing:
+                    self._counts.updated += 1
+                else:
+                    self._counts.inserted += 1
+        return [], ledger
+
+    def _settle(
+        self,
+        batch: _Batch,
+        confirmed: list[Confirmed],
+        ledger: list[LedgerEntry],
+        outcome: WriteOutcome,
+    ) -> None:
+        for entry in ledger:
+            if entry.kind == "rejected":
+                self._counts.rejected += 1
+            else:
+                self._counts.failed += 1
+            self._counts.add_sample(entry.key, entry.reason, entry.detail)
+            outcome.failed_keys.add(entry.key)
+            if entry.kind in RETRIED_EVERY_RUN:
+                outcome.transient_keys.add(entry.key)
+        for c in confirmed:
+            outcome.ids[c.key] = c.zoho_id
+        if not self._dry_run:
+            self._store.commit_batch(
+                BatchCommit(
+                    stream=self._stream,
+                    module=self._module,
+                    confirmed=confirmed,
+                    ledger=ledger,
+                    watermark=batch.max_rev if self._moves_watermark else None,
+                )
+            )
+        if self._on_progress is not None:
+            self._on_progress(len(batch.outgoing) + len(batch.held))
+
+    def _count_action(self, result: UpsertResult) -> None:
+        if result.action == "update":
+            self._counts.updated += 1
+        else:
+            self._counts.inserted += 1
+
+    def _is_lookup_error(self, result: UpsertResult) -> bool:
+        return (
+            self._lookup_field is not None
+            and result.code == "INVALID_DATA"
+            and result.api_name == self._lookup_field
+        )
+
+    def _ledger_entry(self, record: Outgoing, result: UpsertResult) -> LedgerEntry:
+        kind: LedgerKind = "failed" if result.code in TRANSIENT_CODES else "refused"
+        where = f"{result.api_name}: " if result.api_name else ""
+        return LedgerEntry(
+            self._stream,
+            record.key,
+            record.rev,
+            kind,
+            result.code or "UNKNOWN",
+            f"{where}{result.message}"[:200],
+        )
+
+    def _waiting_parent(self, record: Outgoing) -> LedgerEntry:
+        return LedgerEntry(
+            self._stream,
+            record.key,
+            record.rev,
+            "waiting_parent",
+            "parent_not_in_zoho",
+            f"Account {record.parent_key} is not in Zoho",
+        )
+
+
+@dataclass(slots=True)
+class FailureCounter:
+    """Whole-batch failures in a row, shared by every writer of a run: a Zoho that is down
+    stops the run after a few batches instead of failing every one of them."""
+
+    consecutive: int = 0
+    last: ServiceError | None = None
+
+    @property
+    def tripped(self) -> bool:
+        return self.consecutive >= MAX_CONSECUTIVE_FAILURES
+
+    def failed(self, error: ServiceError) -> None:
+        self.consecutive += 1
+        self.last = error
+
+    def succeeded(self) -> None:
+        self.consecutive = 0
+
+
+def _failure_reason(error: Exception) -> str:
+    if isinstance(error, ServiceError):
+        if error.code:
+            return error.code
+        if error.status:
+            return f"http_{error.status}"
+    return "transport_error"
+
+
+async def _aiter(
+    items: Iterable[Outgoing | Held] | AsyncIterable[Outgoing | Held],
+) -> AsyncIterator[Outgoing | Held]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
+
+
+async def _batches(items: AsyncIterator[Outgoing | Held]) -> AsyncIterator[_Batch]:
+    """Cut items into batches of at most BATCH_SIZE outgoing records, keeping order."""
+    seq = 0
+    batch = _Batch(seq)
+    async for item in items:
+        if isinstance(item, Outgoing):
+            batch.outgoing.append(item)
+            batch.max_rev = max(batch.max_rev, item.rev)
+        else:
+            batch.held.append(item)
+            batch.max_rev = max(batch.max_rev, item.entry.rev)
+        if len(batch.outgoing) >= BATCH_SIZE or len(batch.held) >= HELD_PER_BATCH:
+            yield batch
+            seq += 1
+            batch = _Batch(seq)
+    if batch.outgoing or batch.held:
+        yield batch

@@ -1,0 +1,234 @@
+"""The Catalyst Job handler: job parameters, Connections tokens, and whole jobs driven by
+Catalyst's own Python job runtime (zcatalyst-runtime-311 2.0.0) against the sandboxes and
+the fake Catalyst console."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_console import ADMIN_TOKEN, ConsoleState, runtime_headers
+
+from gzsync.catalyst.handler import connection_token_source, parse_job_params
+from gzsync.catalyst.scaffold import write_function_folder
+from gzsync.config import Settings
+from gzsync.errors import ConfigError, ServiceError
+from gzsync.sandbox import credentials
+from gzsync.sandbox.galaxy import create_galaxy_app
+from gzsync.sandbox.serve import serve_sandboxes
+from gzsync.sandbox.zoho import create_zoho_app
+
+# -- job parameters ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, {"dry_run": False, "since_rev": None, "limit": None}),
+        ({"since_rev": "5339779", "limit": "50"}, {"since_rev": 5339779, "limit": 50}),
+        ({"dry_run": "true"}, {"dry_run": True}),
+        ({"dry_run": "False", "limit": " "}, {"dry_run": False, "limit": None}),
+        ({"entities": "contacts"}, {"entities": ("contacts",)}),
+        ({"entities": "contacts, accounts"}, {"entities": ("accounts", "contacts")}),
+    ],
+)
+def test_job_params_become_run_options(params: dict[str, str], expected: dict[str, Any]) -> None:
+    options = parse_job_params(params)
+    for name, value in expected.items():
+        assert getattr(options, name) == value
+
+
+@pytest.mark.parametrize(
+    ("params", "variable"),
+    [
+        ({"since_rev": "abc"}, "job parameter since_rev"),
+        ({"since_rev": "-1"}, "job parameter since_rev"),
+        ({"limit": "0"}, "job parameter limit"),
+        ({"entities": "leads"}, "job parameter entities"),
+        ({"dry_run": "maybe"}, "job parameter dry_run"),
+    ],
+)
+def test_bad_job_params_are_config_errors(params: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_job_params(params)
+    assert raised.value.variable == variable
+
+
+# -- Catalyst Connections ------------------------------------------------------------------
+
+
+def test_connection_token_comes_from_the_authorization_header(console: ConsoleState) -> None:
+    console.connections["zohocrm"] = "1000.connection-token-abc"
+    source = connection_token_source(Settings(ZOHO_CONNECTION="zohocrm"))
+    assert source is not None
+    assert source() == "1000.connection-token-abc"
+    assert source() == "1000.connection-token-abc"
+    assert console.calls.count(("GET", "connection-details")) >= 1
+    calls = console.calls.count(("GET", "connection-details"))
+    source()
+    assert console.calls.count(("GET", "connection-details")) == calls  # reused, not re-read
+
+
+def test_unknown_connection_is_a_service_error(console: ConsoleState) -> None:
+    source = connection_token_source(Settings(ZOHO_CONNECTION="nope"))
+    assert source is not None
+    with pytest.raises(ServiceError, match="Catalyst Connection 'nope'"):
+        source()
+
+
+def test_no_connection_no_token_source() -> None:
+    assert connection_token_source(Settings()) is None
+
+
+# -- whole jobs through Catalyst's job runtime -----------------------------------------------
+
+_FLASK_STUB = '''"""A stand-in for flask: the runtime's job flavour imports it, never uses it."""
+class Flask:
+    def __init__(self, *args, **kwargs): pass
+    def route(self, *args, **kwargs): return lambda function: function
+    def errorhandler(self, *args, **kwargs): return lambda function: function
+class Response: pass
+request = g = current_app = None
+'''
+
+
+def _runtime_main() -> Path:
+    import zcatalyst_runtime_311
+
+    return Path(zcatalyst_runtime_311.__file__).parent / "main.py"
+
+
+def _log_messages(raw: bytes) -> list[dict[str, Any]]:
+    """Decode the runtime's framed log records: 1 byte encoding, 1 path, 4 length, message."""
+    messages, at = [], 0
+    while at + 6 <= len(raw):
+        encoding, path, size = struct.unpack(">BBI", raw[at : at + 6])
+        body = raw[at + 6 : at + 6 + size]
+        at += 6 + size
+        if encoding == 2 and path == 0:
+            messages.append(json.loads(body))
+    assert at == len(raw)
+    return messages
+
+
+def _run_job(
+    tmp_path: Path,
+    console_url: str,
+    console: ConsoleState,
+    env: dict[str, str],
+    params: dict[str, str],
+    table: str,
+) -> tuple[int, list[dict[str, Any]], bytes]:
+    function = tmp_path / "functions" / "gzsync_job"
+    write_function_folder(function)
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    (stubs / "flask.py").write_text(_FLASK_STUB)
+    console.job_data = {
+        "job_details": {
+            "job_meta_details": {
+                "params": params,
+                "headers": runtime_headers(),
+                "jobpool_details": {"project_details": {"id": "4000000000001"}},
+            },
+            "capacity": {"memory": 256},
+        }
+    }
+    log_path, status_path = tmp_path / "log.bin", tmp_path / "status.bin"
+    with log_path.open("wb") as log_file, status_path.open("wb") as status_file:
+        child_env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("CATALYST_", "ZOHO_", "X_ZOHO", "STATE_", "PYTEST"))
+        }
+        child_env.update(env)
+        child_env.update(
+            {
+                "PYTHONPATH": str(stubs),
+                "CATALYST_FUNCTION_TYPE": "job",
+                "CATALYST_MAX_TIMEOUT": "900000",
+                "CATALYST_NOSQL_TABLE": table,
+                "X_ZC_INSTANCE_ID": "instance-1",
+                "X_ZOHO_SPARKLET_LOG_FD": str(log_file.fileno()),
+                "X_ZOHO_SPARKLET_STATUS_FD": str(status_file.fileno()),
+                "X_ZOHO_CATALYST_CODE_LOCATION": str(function),
+                "X_ZOHO_CATALYST_CONSOLE_URL": console_url,
+                "X_ZOHO_ADMIN_CRED_TOKEN": ADMIN_TOKEN,
+                "X_ZOHO_PROJECT_SECRET_KEY": "project-secret",
+                "X_ZOHO_CATALYST_ORG": "org-1",
+                "X_ZOHO_CATALYST_ENVIRONMENT": "Development",
+                "X_ZOHO_JOBMETA_JOBID": "job-1",
+                "X_ZOHO_DATA_URL": console_url + "/job/data",
+                "X_ZOHO_CALLBACK_URL": console_url + "/job/callback",
+            }
+        )
+        done = subprocess.run(
+            [sys.executable, str(_runtime_main())],
+            env=child_env,
+            cwd=tmp_path,
+            pass_fds=(log_file.fileno(), status_file.fileno()),
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    assert status_path.read_bytes() == b"\x01\x00\x00\x00\x00\x01\x01"  # runtime's "ready"
+    raw = log_path.read_bytes()
+    return done.returncode, _log_messages(raw), raw + done.stdout + done.stderr
+
+
+def test_a_job_syncs_and_closes_with_success(
+    tmp_path: Path,
+    console_server: tuple[str, ConsoleState],
+    console: ConsoleState,
+    table_name: str,
+) -> None:
+    url = console_server[0]
+    with serve_sandboxes(create_galaxy_app(customers=40, seed=5), create_zoho_app()) as urls:
+        code, messages, everything = _run_job(
+            tmp_path, url, console, urls.env(), {"entities": "accounts"}, table_name
+        )
+    assert code == 0
+    # close_with_success posted 200 and ended the process: the runtime's own 531
+    # ("handler returned without closing") was never posted.
+    assert console.job_statuses == [200]
+    reports = [m["message"] for m in messages if m["message"].startswith("gzsync run report ")]
+    assert len(reports) == 1
+    report = json.loads(reports[0].removeprefix("gzsync run report "))
+    assert report["status"] in ("success", "incomplete")
+    assert report["customers"]["fetched"] > 0
+    assert report["customers"]["inserted"] > 0
+    # The state went to Catalyst NoSQL: watermark, run history, lock released.
+    table = console.tables[table_name]
+    assert ("wm", "customers") in table
+    assert ("runid", report["run_id"]) in table
+    assert ("lock", "lock") not in table
+    for secret in (
+        credentials.GALAXY_PASSWORD,
+        credentials.ZOHO_CLIENT_SECRET,
+        credentials.ZOHO_REFRESH_TOKEN,
+        ADMIN_TOKEN,
+    ):
+        assert secret.encode() not in everything
+
+
+def test_a_job_with_a_bad_parameter_closes_with_failure(
+    tmp_path: Path,
+    console_server: tuple[str, ConsoleState],
+    console: ConsoleState,
+    table_name: str,
+) -> None:
+    with serve_sandboxes(create_galaxy_app(customers=5, seed=5), create_zoho_app()) as urls:
+        code, messages, _ = _run_job(
+            tmp_path, console_server[0], console, urls.env(), {"limit": "lots"}, table_name
+        )
+    assert code == 0
+    assert console.job_statuses == [530]
+    errors = [m["message"] for m in messages if m["level"] == "ERROR"]
+    assert any("job parameter limit" in message for message in errors)
+    assert table_name not in console.tables  # failed before touching any state

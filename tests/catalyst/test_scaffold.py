@@ -1,0 +1,93 @@
+"""`write_function_folder`: the Catalyst function folder `gzsync catalyst init` writes."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+from pathlib import Path
+
+import pytest
+
+from gzsync.catalyst.scaffold import SUPPORTED_STACKS, write_function_folder
+
+
+def test_writes_config_main_requirements_and_readme(tmp_path: Path) -> None:
+    target = tmp_path / "functions" / "gzsync_job"
+    written = write_function_folder(target)
+    assert sorted(p.name for p in written) == [
+        "README.md",
+        "catalyst-config.json",
+        "main.py",
+        "requirements.txt",
+    ]
+    config = json.loads((target / "catalyst-config.json").read_text())
+    assert config == {
+        "deployment": {
+            "name": "gzsync_job",
+            "stack": "python_3_11",
+            "type": "job",
+            "env_variables": {},
+        },
+        "execution": {"main": "main.py"},
+    }
+    assert "from gzsync.catalyst.handler import handler" in (target / "main.py").read_text()
+    readme = (target / "README.md").read_text()
+    for needle in ("0 */2 * * *", "Periodic", "job pool", "256 MB", "STATE_BACKEND", "`pk`"):
+        assert needle in readme
+
+
+def test_requirements_pin_runtime_dependencies_exactly(tmp_path: Path) -> None:
+    write_function_folder(tmp_path, gzsync_requirement="./wheels/gzsync-0.1.0-py3-none-any.whl")
+    lines = [
+        line
+        for line in (tmp_path / "requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    runtime = [r for r in importlib.metadata.requires("gzsync") or [] if ";" not in r]
+    assert set(runtime) <= set(lines)
+    assert "zcatalyst-sdk==1.4.0" in lines
+    assert lines[-1] == "./wheels/gzsync-0.1.0-py3-none-any.whl"
+    assert all("==" in line for line in lines[:-1])
+    assert not any(name in "\n".join(lines) for name in ("pytest", "mypy", "hypothesis"))
+
+
+def test_default_gzsync_line_is_the_installed_version(tmp_path: Path) -> None:
+    write_function_folder(tmp_path)
+    version = importlib.metadata.version("gzsync")
+    assert (tmp_path / "requirements.txt").read_text().splitlines()[-1] == f"gzsync=={version}"
+
+
+def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text("# mine\n")
+    with pytest.raises(FileExistsError, match=r"main\.py"):
+        write_function_folder(tmp_path)
+    assert (tmp_path / "main.py").read_text() == "# mine\n"
+    assert not (tmp_path / "catalyst-config.json").exists()  # nothing written at all
+    write_function_folder(tmp_path, force=True, function_name="erp_sync", stack="python_3_12")
+    config = json.loads((tmp_path / "catalyst-config.json").read_text())
+    assert (config["deployment"]["name"], config["deployment"]["stack"]) == (
+        "erp_sync",
+        "python_3_12",
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"stack": "python_3_9"}, "stack"),
+        ({"stack": "node18"}, "stack"),
+        ({"function_name": "9lives"}, "function name"),
+        ({"function_name": "has space"}, "function name"),
+    ],
+)
+def test_rejects_bad_names_and_stacks(tmp_path: Path, kwargs: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        write_function_folder(tmp_path, **kwargs)  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_secret_values_in_the_folder(tmp_path: Path) -> None:
+    write_function_folder(tmp_path)
+    config = json.loads((tmp_path / "catalyst-config.json").read_text())
+    assert config["deployment"]["env_variables"] == {}
+    assert "python_3_11" in SUPPORTED_STACKS

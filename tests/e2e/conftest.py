@@ -1,0 +1,23 @@
+"""End-to-end fixtures: both sandboxes on loopback and settings pointing at them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import stamina
+from tests.e2e.helpers import Env, make_env
+
+
+@pytest.fixture(autouse=True)
+def _no_retry_waits() -> Iterator[None]:
+    """Retries still happen (up to 6 attempts), but never sleep: stamina's testing switch."""
+    stamina.set_testing(True, attempts=6)
+    yield
+    stamina.set_testing(False)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    yield from make_env(tmp_path)
