@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_vali
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gzsync.errors import ConfigError
+from gzsync.http import RetryPolicy
 
 #: Zoho data centres: DC code -> (accounts server, CRM API domain). Zoho CRM reference §1.3.
 DATA_CENTRES: dict[str, tuple[str, str]] = {
@@ -101,6 +102,8 @@ class Settings(BaseSettings):
 
     # The run
     timeout_ms: int = Field(20000, gt=0, validation_alias="TIMEOUT_MS")
+    http_attempts: int = Field(6, ge=1, le=20, validation_alias="HTTP_ATTEMPTS")
+    http_max_wait_s: float = Field(30.0, ge=0, validation_alias="HTTP_MAX_WAIT")
     session_file: Path | None = Field(None, validation_alias="SESSION_FILE")
     debug: bool = Field(False, validation_alias="DEBUG")
     dev_limit: int | None = Field(None, gt=0, validation_alias="DEV_LIMIT")
@@ -139,6 +142,15 @@ class Settings(BaseSettings):
     @property
     def timeout_s(self) -> float:
         return self.timeout_ms / 1000.0
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """Retries of every HTTP call: HTTP_ATTEMPTS tries, backoff capped at HTTP_MAX_WAIT."""
+        return RetryPolicy(
+            attempts=self.http_attempts,
+            wait_initial=min(0.5, self.http_max_wait_s),
+            wait_max=self.http_max_wait_s,
+        )
 
     @property
     def galaxy_verify(self) -> bool | str:

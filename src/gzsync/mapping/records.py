@@ -11,14 +11,19 @@ What happens to each value (the policy is data, in :mod:`gzsync.mapping.tables`)
   clears the field in Zoho (parity: a phone removed in Galaxy is removed in Zoho);
 - invalid in an optional text, TIN, phone or e-mail field (``n/a`` as a phone, a bad
   address, a 300-character street) → left out of the payload, so Zoho keeps what it has,
-  and a warning on the record (``"Email dropped: 'x@' is not a valid e-mail address"``);
+  and a warning on the record (``"Email dropped: EMAIL 'x@' is not a valid e-mail address"``);
 - invalid in a number field (``N/A`` as a balance, more than 16 digits) → rejected with
   ``invalid_number``;
-- absent or invalid key, revision, name (``Account_Name``, ``Last_Name``) → rejected:
-  ``missing_trader_id``, ``missing_revision``, ``invalid_revision``, ``missing_name``,
-  ``name_too_long`` (names are never truncated), ``missing_contact_id``,
-  ``missing_last_name`` ...; contacts without a customer ``TRDRID`` →
-  ``missing_parent_key``.
+- absent or invalid key, revision, name (``Account_Name``, ``Last_Name``) → rejected with
+  ``missing_<x>``, ``invalid_<x>`` or ``<x>_too_long`` where x is ``trader_id``,
+  ``contact_id``, ``revision``, ``name`` or ``last_name`` (names are never truncated);
+  a revision must be a whole number from 0 to 999,999,999 (a Zoho integer field);
+- contacts without a usable customer ``TRDRID`` → ``missing_parent_key`` /
+  ``invalid_parent_key``; an unusable ``AFFILIATES_CUST_TRDRID`` is only a warning;
+- a row that is not a JSON object → ``invalid_row``.
+
+Rejected rows without a key are named ``?rev=<rev>``, or ``?row=<hash>`` (a stable hash
+of the row's content) when the revision is missing too.
 
 With several source columns (``Account_Name``), the first column holding a usable value
 wins; a value that cannot be text (a list, a boolean) is skipped with a warning. A first
@@ -274,7 +279,9 @@ def _map_row(plan: _Plan, row: Mapping[str, Any]) -> Mapped | Rejected:
     if type(row) is not dict and not isinstance(row, Mapping):
         detail = f"the row is a {type(row).__name__} ({echo(row)}), not an object"
         return Rejected(_row_hash({"row": row}), 0, "invalid_row", None, detail)
-    warnings: list[str] = []
+    # The warnings list is made only when needed: most rows have none, and every container
+    # allocated counts towards the garbage collector's next pass.
+    warnings: list[str] | None = None
     get = row.get
     rev: Any = get(plan.rev_column)
     key: Any = get(plan.key_column)
@@ -285,6 +292,7 @@ def _map_row(plan: _Plan, row: Mapping[str, Any]) -> Mapped | Rejected:
         key = None
     if not key or len(key) > TEXT_MAX or (not key.isascii() and has_surrogates(key)):
         # ... and the general one, which also builds the rejections.
+        warnings = []
         key_and_rev = _key_and_revision(plan, row, warnings)
         if isinstance(key_and_rev, Rejected):
             return key_and_rev
@@ -329,6 +337,8 @@ def _map_row(plan: _Plan, row: Mapping[str, Any]) -> Mapped | Rejected:
                     payload[field] = text
                     continue
             # Everything else: absent values of required fields, other types, bad values.
+            if warnings is None:
+                warnings = []
             present, value = _resolve(step, row, warnings)
             if present:
                 payload[field] = value
@@ -336,8 +346,12 @@ def _map_row(plan: _Plan, row: Mapping[str, Any]) -> Mapped | Rejected:
             if original in payload:
                 payload[field] = payload[original]
             else:
+                warnings = warnings if warnings is not None else []
                 warnings.append(f"{field} dropped: same value as {original}")
-        parent_key = None if plan.parent is None else _parent_key(plan.parent, row, warnings)
+        parent_key = None
+        if plan.parent is not None:
+            warnings = warnings if warnings is not None else []
+            parent_key = _parent_key(plan.parent, row, warnings)
     except _Refused as refused:
         return Rejected(key, rev, refused.reason, refused.field, refused.detail)
     card_holder = False

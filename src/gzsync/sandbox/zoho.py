@@ -179,6 +179,10 @@ class ZohoState:
         """Delete every record of a module."""
         self.crm.clear(module)
 
+    def delete_record(self, module: str, record_id: str) -> bool:
+        """Delete one record, as a CRM user would; True when it existed."""
+        return self.crm.table(module).delete(record_id)
+
     def stats(self) -> dict[str, Any]:
         """Calls per endpoint, credits used, 429s served, peak concurrency and more."""
         return {

@@ -259,6 +259,14 @@ class ModuleTable:
         self.records[record["id"]] = record
         self._index(record)
 
+    def delete(self, record_id: str) -> bool:
+        """Remove one record (a CRM user deleting it); True when it existed."""
+        record = self.records.pop(record_id, None)
+        if record is None:
+            return False
+        self._unindex(record)
+        return True
+
     def clear(self) -> None:
         self.records.clear()
         self.system_index.clear()

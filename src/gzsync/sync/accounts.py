@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from gzsync.galaxy.filters import Condition, Op
 from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_customer
 from gzsync.state.store import LedgerEntry
+from gzsync.sync.budget import Budget
 from gzsync.sync.context import RunContext
 from gzsync.sync.fetch import spool_view
 from gzsync.sync.linking import link_affiliates
@@ -150,11 +151,17 @@ async def _sync_window(ctx: RunContext, spool: Spool, window: list[Mapped | Reje
                 payload["Affiliate_To"] = None
             yield Outgoing(item.key, item.rev, payload)
 
-    outcome = await _writer(ctx, "customers", moves_watermark=True).write(customers())
+    # Once a window's affiliates are written, its customers are written too, budget or not:
+    # stopping in between would make the next run write those affiliates again.
+    committed = bool(card_holders) and not ctx.options.dry_run
+    writer = _writer(ctx, "customers", moves_watermark=True, unbudgeted=committed)
+    outcome = await writer.write(customers())
     return _stopped(ctx, outcome)
 
 
-def _writer(ctx: RunContext, stream: str, *, moves_watermark: bool) -> BatchWriter:
+def _writer(
+    ctx: RunContext, stream: str, *, moves_watermark: bool, unbudgeted: bool = False
+) -> BatchWriter:
     counts = ctx.report.affiliates if stream == "affiliates" else ctx.report.customers
     return BatchWriter(
         zoho=ctx.zoho,
@@ -163,7 +170,7 @@ def _writer(ctx: RunContext, stream: str, *, moves_watermark: bool) -> BatchWrit
         module=MODULE,
         duplicate_field=KEY_FIELD,
         counts=counts,
-        budget=ctx.budget,
+        budget=Budget() if unbudgeted else ctx.budget,
         concurrency=ctx.settings.zoho_concurrency,
         moves_watermark=moves_watermark,
         dry_run=ctx.options.dry_run,

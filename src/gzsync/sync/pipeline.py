@@ -79,6 +79,7 @@ async def _run(
             api_base=settings.zoho_api_base,
             tokens=tokens,
             timeout_s=settings.timeout_s,
+            retry=settings.retry_policy,
             max_connections=max(10, settings.zoho_concurrency * 2),
         )
         budget = Budget(
@@ -161,6 +162,7 @@ def _galaxy_client(settings: Settings, store: StateStore) -> GalaxyClient:
         timeout_s=settings.timeout_s,
         verify=settings.galaxy_verify,
         ss_pid=settings.ss_pid_cookie.get_secret_value() if settings.ss_pid_cookie else None,
+        retry=settings.retry_policy,
     )
 
 
@@ -179,6 +181,7 @@ def _token_provider(settings: Settings, options: RunOptions, store: StateStore) 
         refresh_token=settings.zoho_refresh_token.get_secret_value(),
         store=store,
         timeout_s=settings.timeout_s,
+        retry=settings.retry_policy,
     )
 
 
