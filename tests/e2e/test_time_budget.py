@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.e2e.helpers import assert_parity, make_env, sync
 
 from gzsync.sync import accounts
-from tests.e2e.helpers import assert_parity, make_env, sync
 
 
 def _upserted(tmp_path: Path, name: str, *, budget: float | None) -> tuple[int, list[str]]:
