@@ -240,3 +240,23 @@ def test_rows_redelivered_by_galaxy_are_not_duplicated(tmp_path: Path) -> None:
         )
         sync(e, entities=("accounts",))
         assert_parity(e, contacts=False)
+
+
+def test_lost_state_falls_back_to_zoho_watermark_without_duplicates(env: Env) -> None:
+    sync(env, entities=("accounts",))
+    env.state_db.unlink()  # a new machine: the state store is gone
+    env.galaxy.touch(customers=10, contacts=0, seed=9)
+    report = sync(env, env.with_settings(WATERMARK_REREAD=50), entities=("accounts",))
+    assert report.watermark_before["customers"] is not None  # read from Zoho, minus 50
+    assert report.customers.inserted == 0  # re-read rows are updates, never duplicates
+    assert report.customers.fetched >= 10
+    assert_parity(env, contacts=False)
+
+
+def test_since_rev_backfills_below_the_watermark(env: Env) -> None:
+    first = sync(env, entities=("accounts",))
+    report = sync(env, since_rev=0, entities=("accounts",))
+    assert report.customers.fetched == first.customers.fetched
+    assert report.customers.inserted == 0
+    assert report.watermark_after["customers"] == first.watermark_after["customers"]
+    assert_parity(env, contacts=False)

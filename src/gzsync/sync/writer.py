@@ -299,6 +299,20 @@ class BatchWriter:
                 outcome.transient_keys.add(entry.key)
         for c in confirmed:
             outcome.ids[c.key] = c.zoho_id
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s batch %d (%s up to rev %d): %d sent, %d confirmed, %d to the ledger%s",
+                self._module,
+                batch.seq,
+                self._stream,
+                batch.max_rev,
+                len(batch.outgoing),
+                len(confirmed),
+                len(ledger),
+                f"; sample {batch.outgoing[0].payload}"
+                if batch.seq == 0 and batch.outgoing
+                else "",
+            )
         if not self._dry_run:
             self._store.commit_batch(
                 BatchCommit(
