@@ -28,7 +28,6 @@ from gzsync.sync.context import RunContext
 from gzsync.sync.fetch import spool_view
 from gzsync.sync.linking import link_affiliates
 from gzsync.sync.spool import Spool
-from gzsync.sync.watermark import starting_point
 from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOutcome
 
 log = logging.getLogger("gzsync.sync.accounts")
@@ -44,24 +43,13 @@ async def sync_accounts(ctx: RunContext, spool: Spool) -> None:
     report = ctx.report
     settings = ctx.settings
     t0 = time.monotonic()
-    start = await starting_point(
-        store=ctx.store,
-        zoho=ctx.zoho,
-        stream="customers",
-        module=MODULE,
-        since_rev=ctx.options.since_rev,
-        reread=settings.watermark_reread,
-        method=settings.zoho_watermark_read,
-    )
-    report.watermark_before["customers"] = start.rev
-    log.info("customers: reading revisions above %s (from %s)", start.rev, start.source)
     fetched = await spool_view(
         ctx,
         stream="customers",
+        module=MODULE,
         view=settings.galaxy_customers_view,
         rev_column="THIRDPARTYREVNUM",
         mapper=map_customer,
-        start=start,
         spool=spool,
     )
     first_card = spool.min_card_holder_rev()
@@ -74,19 +62,15 @@ async def sync_accounts(ctx: RunContext, spool: Spool) -> None:
         spool.flush()
     report.phases["read_accounts"] = time.monotonic() - t0
 
-    limit = ctx.options.limit or settings.dev_limit
-    total = min(fetched.selected, limit) if limit else fetched.selected
-    report.customers.fetched = total
-    ctx.progress.start("customers", total)
     t1 = time.monotonic()
-    for window in _windows(spool.iter_rows("customers", limit), WINDOW):
+    for window in _windows(spool.iter_rows("customers", fetched.limit), WINDOW):
         stopped = await _sync_window(ctx, spool, window)
         ctx.heartbeat()
         if stopped:
             break
     report.phases["write_accounts"] = time.monotonic() - t1
     report.watermark_after["customers"] = (
-        ctx.store.get_watermark("customers") if not ctx.options.dry_run else start.rev
+        ctx.store.get_watermark("customers") if not ctx.options.dry_run else fetched.start.rev
     )
 
 

@@ -23,7 +23,6 @@ from gzsync.state.store import LedgerEntry
 from gzsync.sync.context import RunContext
 from gzsync.sync.fetch import spool_view
 from gzsync.sync.spool import Spool
-from gzsync.sync.watermark import starting_point
 from gzsync.sync.writer import BatchWriter, Held, Outgoing
 
 log = logging.getLogger("gzsync.sync.contacts")
@@ -43,30 +42,16 @@ async def sync_contacts(ctx: RunContext, spool: Spool) -> None:
     settings = ctx.settings
     columns = settings.galaxy_contact_columns
     t0 = time.monotonic()
-    start = await starting_point(
-        store=ctx.store,
-        zoho=ctx.zoho,
-        stream="contacts",
-        module=MODULE,
-        since_rev=ctx.options.since_rev,
-        reread=settings.watermark_reread,
-        method=settings.zoho_watermark_read,
-    )
-    report.watermark_before["contacts"] = start.rev
     fetched = await spool_view(
         ctx,
         stream="contacts",
+        module=MODULE,
         view=settings.galaxy_contacts_view,
         rev_column=columns["CONTACTS_REVNUM"],
         mapper=partial(map_contact, columns=columns),
-        start=start,
         spool=spool,
     )
     report.phases["read_contacts"] = time.monotonic() - t0
-    limit = ctx.options.limit or settings.dev_limit
-    total = min(fetched.selected, limit) if limit else fetched.selected
-    report.contacts.fetched = total
-    ctx.progress.start("contacts", total)
 
     t1 = time.monotonic()
     writer = BatchWriter(
@@ -85,7 +70,7 @@ async def sync_contacts(ctx: RunContext, spool: Spool) -> None:
         failures=ctx.failures,
         on_progress=partial(_progressed, ctx),
     )
-    outcome = await writer.write(_items(ctx, spool.iter_rows("contacts", limit)))
+    outcome = await writer.write(_items(ctx, spool.iter_rows("contacts", fetched.limit)))
     report.phases["write_contacts"] = time.monotonic() - t1
     if outcome.stopped == "budget":
         report.status = "partial"
@@ -94,7 +79,7 @@ async def sync_contacts(ctx: RunContext, spool: Spool) -> None:
         assert outcome.error is not None
         raise outcome.error
     report.watermark_after["contacts"] = (
-        ctx.store.get_watermark("contacts") if not ctx.options.dry_run else start.rev
+        ctx.store.get_watermark("contacts") if not ctx.options.dry_run else fetched.start.rev
     )
 
 

@@ -8,6 +8,7 @@ retried are skipped as they stream past; nothing else is held in memory.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,17 +19,25 @@ from gzsync.mapping.records import Mapped, Rejected
 from gzsync.state.store import RETRIED_EVERY_RUN, BatchCommit, LedgerEntry, StreamName
 from gzsync.sync.context import RunContext
 from gzsync.sync.spool import Spool
-from gzsync.sync.watermark import Start
+from gzsync.sync.watermark import Start, starting_point
+
+log = logging.getLogger("gzsync.sync")
 
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
     """What a read put in the spool."""
 
+    start: Start  # where the stream started
     selected: int  # rows kept for this run
     read: int  # rows Galaxy sent
     retried: int  # ledger entries re-read
     gone: int  # ledger entries whose row Galaxy no longer has
+    limit: int | None  # --limit / DEV_LIMIT: only this many lowest revisions are processed
+
+    @property
+    def to_process(self) -> int:
+        return min(self.selected, self.limit) if self.limit else self.selected
 
 
 def retry_set(ctx: RunContext, stream: StreamName) -> dict[str, int]:
@@ -44,13 +53,28 @@ async def spool_view(
     ctx: RunContext,
     *,
     stream: StreamName,
+    module: str,
     view: str,
     rev_column: str,
     mapper: Callable[[Mapping[str, Any]], Mapped | Rejected],
-    start: Start,
     spool: Spool,
 ) -> Fetched:
-    """Read `view` from the right revision on, keeping this run's rows in `spool`."""
+    """Read `view` from the stream's starting point on, keeping this run's rows in `spool`.
+
+    Records the starting point in the report, and the number of rows to process.
+    """
+    settings = ctx.settings
+    start = await starting_point(
+        store=ctx.store,
+        zoho=ctx.zoho,
+        stream=stream,
+        module=module,
+        since_rev=ctx.options.since_rev,
+        reread=settings.watermark_reread,
+        method=settings.zoho_watermark_read,
+    )
+    ctx.report.watermark_before[stream] = start.rev
+    log.info("%s: reading revisions above %s (from %s)", stream, start.rev, start.source)
     retry = retry_set(ctx, stream)
     floor = math.inf if start.rev is None else start.rev
     if retry:
@@ -87,6 +111,14 @@ async def spool_view(
                 ],
             )
         )
-    return Fetched(
-        selected=spool.count(stream), read=read, retried=len(retry) - len(gone), gone=len(gone)
+    fetched = Fetched(
+        start=start,
+        selected=spool.count(stream),
+        read=read,
+        retried=len(retry) - len(gone),
+        gone=len(gone),
+        limit=ctx.options.limit or settings.dev_limit,
     )
+    ctx.report.counts(stream).fetched = fetched.to_process
+    ctx.progress.start(stream, fetched.to_process)
+    return fetched
