@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,22 @@ from tests.e2e.helpers import assert_parity, make_env, sync
 from gzsync.sync import accounts
 
 
-def _upserted(tmp_path: Path, name: str, *, budget: float | None) -> tuple[int, list[str]]:
+def batches_allowed(n: int | None) -> Callable[[], float] | None:
+    """A Catalyst-style remaining-time source that runs out after `n` batch starts.
+
+    Deterministic where a wall-clock budget would depend on the machine's speed.
+    """
+    if n is None:
+        return None
+    asked = iter(range(10**9))
+    return lambda: 3_600_000.0 if next(asked) < n else 0.0
+
+
+def _upserted(tmp_path: Path, name: str, *, batches: int | None) -> tuple[int, list[str]]:
     statuses: list[str] = []
-    for env in make_env(tmp_path / name, customers=400, seed=11, latency_ms=(15.0, 0.0)):
-        for _ in range(40):
-            report = sync(env, max_duration_s=budget)
+    for env in make_env(tmp_path / name, customers=400, seed=11):
+        for _ in range(60):
+            report = sync(env, remaining_ms=batches_allowed(batches))
             statuses.append(report.status)
             if report.status != "partial":
                 break
@@ -27,9 +39,9 @@ def test_budgeted_runs_complete_a_load_without_losing_or_repeating_work(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(accounts, "WINDOW", 100)  # several windows in a small load
-    once, statuses = _upserted(tmp_path, "once", budget=None)
+    once, statuses = _upserted(tmp_path, "once", batches=None)
     assert statuses == ["incomplete"]  # the generator's bad rows wait in the ledger
-    piecewise, statuses = _upserted(tmp_path, "piecewise", budget=0.3)
+    piecewise, statuses = _upserted(tmp_path, "piecewise", batches=2)
     assert statuses.count("partial") >= 2, statuses
     assert statuses[-1] == "incomplete"
     # the same records written the same number of times: nothing lost, nothing repeated

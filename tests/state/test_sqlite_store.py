@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-import statistics
 import subprocess
 import sys
 import textwrap
@@ -305,39 +304,20 @@ def test_lock_held_by_another_process(db_path: Path, lock_holder: subprocess.Pop
     store.close()
 
 
-def test_lock_of_a_killed_process_expires(
+def test_lock_of_a_killed_process_is_taken_over_at_once(
     db_path: Path, lock_holder: subprocess.Popen[str]
 ) -> None:
+    store = SqliteStore(db_path)
+    with pytest.raises(LockHeldError):  # alive: its OS lock and its row both stand
+        store.acquire_lock("next-run", ttl_s=60)
     lock_holder.kill()
     lock_holder.wait(timeout=10)
-    store = SqliteStore(db_path)
-    with pytest.raises(LockHeldError):  # still within the dead run's ttl
-        store.acquire_lock("next-run", ttl_s=60)
+    # the kernel dropped the dead run's OS lock: its row is stale although not expired
+    store.acquire_lock("next-run", ttl_s=60)
     store.close()
-    later = SqliteStore(db_path, clock=lambda: time.time() + 61)
-    later.acquire_lock("next-run", ttl_s=60)
-    later.close()
 
 
 # -- speed ----------------------------------------------------------------------------------
-
-
-def test_commit_of_a_full_batch_is_fast(db_path: Path) -> None:
-    store = SqliteStore(db_path)
-    store.commit_batch(commit(ledger=tuple(entry(f"K{i:05}-0", i) for i in range(100))))
-    timings = []
-    for n in range(30):
-        confirmed = tuple(Confirmed(f"K{i:05}-{n}", i, f"z{n}-{i}") for i in range(100))
-        started = time.perf_counter()
-        store.commit_batch(commit(confirmed=confirmed, watermark=n))
-        timings.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        found = store.ids_get("Accounts", [c.key for c in confirmed])
-        timings[-1] = max(timings[-1], time.perf_counter() - started)
-        assert len(found) == 100
-    store.close()
-    # The median resists a slow moment on a busy CI machine; typically ~0.5 ms here.
-    assert statistics.median(timings) < 0.005
 
 
 # -- choosing the backend -------------------------------------------------------------------

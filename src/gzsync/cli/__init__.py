@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from gzsync.cli import demo, run, sandbox
+from gzsync.cli import catalyst_cmd, check, demo, ops, run, sandbox, schedule
 
 app = typer.Typer(
     name="gzsync",
@@ -24,6 +24,12 @@ app = typer.Typer(
 app.command("run")(run.run_command)
 app.command("demo")(demo.demo_command)
 app.command("sandbox")(sandbox.sandbox_command)
+app.command("check")(check.check_command)
+app.command("status")(ops.status_command)
+app.add_typer(ops.ledger_app, name="ledger")
+app.command("report")(ops.report_command)
+app.command("schedule", epilog=schedule.EPILOG)(schedule.schedule_command)
+app.add_typer(catalyst_cmd.catalyst_app, name="catalyst")
 
 
 def main() -> None:

@@ -96,9 +96,7 @@ def expected_fields(tables: Iterable[Table]) -> list[Expected]:
                 )
     for module, lookups in LOOKUPS.items():
         for field, target in lookups.items():
-            seen[(module, field)] = Expected(
-                module, field, frozenset({"lookup"}), lookup_to=target
-            )
+            seen[(module, field)] = Expected(module, field, frozenset({"lookup"}), lookup_to=target)
     return list(seen.values())
 
 
@@ -277,7 +275,9 @@ async def _probe_galaxy(
 ) -> tuple[tuple[str, bool, str], list[Problem]]:
     from gzsync.galaxy.client import GalaxyClient
 
-    assert settings.base_url and settings.auth_username and settings.auth_password
+    assert settings.base_url
+    assert settings.auth_username
+    assert settings.auth_password
     client = GalaxyClient(
         base_url=settings.base_url,
         username=settings.auth_username,
@@ -320,7 +320,9 @@ async def _probe_zoho(
     from gzsync.zoho.client import ZohoClient
 
     name = "Zoho CRM"
-    if not (settings.zoho_client_id and settings.zoho_client_secret and settings.zoho_refresh_token):
+    if not (
+        settings.zoho_client_id and settings.zoho_client_secret and settings.zoho_refresh_token
+    ):
         # A Catalyst Connection gives tokens only inside Catalyst.
         problem = Problem(
             "ZOHO_CONNECTION",
@@ -344,23 +346,31 @@ async def _probe_zoho(
     try:
         metadata = {module: await client.fields(module) for module in ("Accounts", "Contacts")}
     except ZohoAuthError as exc:
-        return (name, False, _text(exc)), [
-            Problem(
-                "ZOHO_REFRESH_TOKEN",
-                f"Zoho refused the client or refresh token: {_text(exc)}",
-                "Check ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN and that "
-                "ZOHO_DC is the data centre they were issued in.",
-            )
-        ], None
+        return (
+            (name, False, _text(exc)),
+            [
+                Problem(
+                    "ZOHO_REFRESH_TOKEN",
+                    f"Zoho refused the client or refresh token: {_text(exc)}",
+                    "Check ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN and that "
+                    "ZOHO_DC is the data centre they were issued in.",
+                )
+            ],
+            None,
+        )
     except ZohoError as exc:
-        return (name, False, _text(exc)), [
-            Problem(
-                "ZOHO_API_URL",
-                f"Zoho's field metadata could not be read: {_text(exc)}",
-                "Check ZOHO_DC (or ZOHO_API_URL) and that the refresh token has the scopes "
-                "ZohoCRM.modules.ALL, ZohoCRM.settings.fields.READ and ZohoCRM.coql.READ.",
-            )
-        ], None
+        return (
+            (name, False, _text(exc)),
+            [
+                Problem(
+                    "ZOHO_API_URL",
+                    f"Zoho's field metadata could not be read: {_text(exc)}",
+                    "Check ZOHO_DC (or ZOHO_API_URL) and that the refresh token has the scopes "
+                    "ZohoCRM.modules.ALL, ZohoCRM.settings.fields.READ and ZohoCRM.coql.READ.",
+                )
+            ],
+            None,
+        )
     finally:
         await client.aclose()
         await tokens.aclose()

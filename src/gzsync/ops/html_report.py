@@ -44,7 +44,6 @@ svg text{font:11px system-ui,sans-serif;fill:#57606a}footer{margin-top:3rem;colo
 def render_run_html(run: RunRecord, history: Sequence[RunRecord] = ()) -> str:
     """The page for `run`; `history` (any order) feeds the ledger trend chart."""
     report = run.report
-    status = run.status
     title = f"gzsync run {run.run_id}"
     parts = [
         "<!DOCTYPE html>",
@@ -100,9 +99,7 @@ def _counts(report: Mapping[str, Any]) -> str:
         f'<p class="meta">affiliates linked {_int(report.get("linked"))} · '
         f"ledger pending after the run {_int(report.get('ledger_pending'))}</p>"
     )
-    return (
-        f"<h2>Records</h2><table><tr><th>entity</th>{head}</tr>{''.join(rows)}</table>{extra}"
-    )
+    return f"<h2>Records</h2><table><tr><th>entity</th>{head}</tr>{''.join(rows)}</table>{extra}"
 
 
 def _phases(report: Mapping[str, Any]) -> str:
@@ -171,9 +168,7 @@ def _trend(run: RunRecord, history: Sequence[RunRecord], last: int = 20) -> str:
     upto = [r for r in ordered if r.started_at <= run.started_at][-last:]
     points = [(r, _int(r.report.get("ledger_pending"))) for r in upto if r.report]
     if len(points) < 2:
-        return (
-            "<h2>Ledger trend</h2><p class=meta>Not enough finished runs for a trend yet.</p>"
-        )
+        return "<h2>Ledger trend</h2><p class=meta>Not enough finished runs for a trend yet.</p>"
     top = max(n for _, n in points) or 1
     width, height, pad = 640, 140, 20
     slot = (width - pad) / len(points)

@@ -10,11 +10,13 @@ cuts a run short; a second signal does (KeyboardInterrupt).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import random
 import re
+import select
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,6 +43,48 @@ def parse_every(text: str) -> float:
     return float(total)
 
 
+class StopRequest:
+    """A stop flag that a signal handler may set, and a wait that it ends at once.
+
+    Not a `threading.Event`: its `set()` takes a lock, and a signal landing while the main
+    thread holds that lock inside `wait()` would deadlock. Here `set()` takes no lock: it
+    sets a flag and writes one byte to a pipe that `wait()` watches with `select`.
+    """
+
+    def __init__(self) -> None:
+        self._set = False
+        self._pipe: tuple[int, int] | None = None
+
+    def set(self) -> None:
+        self._set = True
+        if self._pipe is not None:
+            # OSError: the pipe is full, so a wake-up is already pending.
+            with contextlib.suppress(OSError):
+                os.write(self._pipe[1], b"x")
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds or until `set()`; True when a stop was requested."""
+        if self._pipe is None:
+            read_end, write_end = os.pipe()
+            os.set_blocking(write_end, False)
+            self._pipe = (read_end, write_end)
+        if not self._set:
+            select.select([self._pipe[0]], [], [], max(timeout, 0.0))
+        return self._set
+
+    def close(self) -> None:
+        if self._pipe is not None:
+            for fd in self._pipe:
+                os.close(fd)
+            self._pipe = None
+
+    def __del__(self) -> None:
+        self.close()
+
+
 @dataclass(slots=True)
 class Tick:
     """What one scheduled tick did."""
@@ -64,7 +108,7 @@ class Scheduler:
     jitter_s: float = 0.0
     clock: Callable[[], float] = time.monotonic
     rng: random.Random = field(default_factory=random.Random)
-    stop: threading.Event = field(default_factory=threading.Event)
+    stop: StopRequest = field(default_factory=StopRequest)
     wait: Callable[[float], bool] | None = None
     ticks: list[Tick] = field(default_factory=list)
 
@@ -116,7 +160,7 @@ class Scheduler:
 
 
 @contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+def stop_on_signals(stop: StopRequest) -> Iterator[None]:
     """While inside: the first SIGTERM/SIGINT sets `stop`; a second one interrupts at once.
 
     Previous handlers are restored on exit. Must be entered in the main thread.

@@ -26,6 +26,11 @@ from pathlib import Path
 from typing import Any, cast
 
 from gzsync.errors import LockHeldError, StateError
+
+try:  # POSIX only; elsewhere a killed run's lock is taken over when it expires
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 from gzsync.state.store import (
     BatchCommit,
     LedgerEntry,
@@ -134,6 +139,7 @@ class SqliteStore:
         self._clock = clock
         self._mutex = threading.Lock()
         self._conn: sqlite3.Connection | None = _connect(self.path, busy_timeout_s)
+        self._os_lock = _OsLock(self.path.with_name(self.path.name + ".lock"))
         try:
             self._migrate()
         except BaseException:
@@ -350,12 +356,19 @@ class SqliteStore:
     def acquire_lock(self, owner: str, ttl_s: float) -> None:
         """Take the lock or raise LockHeldError naming the holder; an expired lock is taken.
 
-        Taking a lock we already hold refreshes it.
+        Taking a lock we already hold refreshes it. Next to the lock row, the run holds an OS
+        lock on `<state file>.lock` (`flock`) for as long as it runs; the kernel drops it when
+        the process dies. So when we get that OS lock, whoever the row names is dead (a
+        killed run on this machine) and the row is taken over at once instead of after its
+        expiry. When the OS lock is busy, the row and its expiry decide, as across machines.
         """
+        # Only an OS lock newly taken proves the row's holder dead: one we already hold may
+        # sit under another owner name of this very process.
+        holder_is_dead = not self._os_lock.held and self._os_lock.acquire()
         with self._transaction("take the run lock") as conn:
             now = self._clock()
             holder = _lock_holder(conn)
-            if holder is not None and holder[0] != owner and holder[1] > now:
+            if holder is not None and holder[0] != owner and holder[1] > now and not holder_is_dead:
                 raise LockHeldError(holder[0], holder[1])
             _write_lock(conn, owner, now, now + ttl_s)
 
@@ -373,11 +386,16 @@ class SqliteStore:
             if holder is not None and holder[0] != owner:
                 raise LockHeldError(holder[0], holder[1])
             _write_lock(conn, owner, now, now + ttl_s)
+        self._os_lock.acquire()
 
     def release_lock(self, owner: str) -> None:
         """Release the lock if we hold it (nothing happens otherwise)."""
         with self._transaction("release the run lock") as conn:
-            conn.execute("DELETE FROM lock WHERE singleton = 1 AND owner = ?", (owner,))
+            released = conn.execute(
+                "DELETE FROM lock WHERE singleton = 1 AND owner = ?", (owner,)
+            ).rowcount
+        if released:
+            self._os_lock.release()
 
     # -- run history ----------------------------------------------------------------------
 
@@ -435,6 +453,41 @@ class SqliteStore:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+        # The OS lock stays with the process while its run lock row stands: release_lock
+        # drops it, and so does the kernel when the process ends.
+
+
+class _OsLock:
+    """An exclusive `flock` on a sidecar file, held while a run holds the run lock."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> bool:
+        """True when we hold the OS lock (now or already): no live process holds the run."""
+        if fcntl is None:
+            return False
+        if self._fd is not None:
+            return True
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None and fcntl is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
 
 
 def open_sqlite_store(path: Path) -> SqliteStore:

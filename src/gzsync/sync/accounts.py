@@ -80,7 +80,7 @@ async def _sync_window(ctx: RunContext, spool: Spool, window: list[Mapped | Reje
     card_holders = {m.rev: m.key for m in window if isinstance(m, Mapped) and m.card_holder}
     links: dict[str, str] = {}
     affiliate_ids: dict[str, str] = {}
-    affiliates_waiting: set[str] = set()
+    affiliates_waiting: dict[str, str] = {}  # customer key -> affiliate that failed
     if card_holders:
         rows = spool.affiliates_between(min(card_holders), max(card_holders))
         plan = link_affiliates(card_holders, [r for r in rows if isinstance(r, Mapped)])
@@ -98,7 +98,13 @@ async def _sync_window(ctx: RunContext, spool: Spool, window: list[Mapped | Reje
         if _stopped(ctx, outcome):
             return True
         affiliate_ids = outcome.ids
-        affiliates_waiting = outcome.transient_keys
+        # Every card holder of an affiliate that failed in transit waits with it, linked or
+        # not: re-reading the card holder next run is what retries the affiliate.
+        affiliates_waiting = {
+            card_holders[r.rev]: r.key
+            for r in rows
+            if isinstance(r, Mapped) and r.key in outcome.transient_keys and r.rev in card_holders
+        }
 
     def customers() -> Iterator[Outgoing | Held]:
         for item in window:
@@ -112,9 +118,9 @@ async def _sync_window(ctx: RunContext, spool: Spool, window: list[Mapped | Reje
             report.customers.warnings += len(item.warnings)
             payload = dict(item.payload)
             affiliate = links.get(item.key)
-            if affiliate is not None and affiliate in affiliates_waiting:
-                # its affiliate failed in transit: hold the customer so it is never written
-                # without its link and forgotten; retried with the affiliate next run
+            if item.key in affiliates_waiting:
+                # an affiliate of it failed in transit: hold the customer so it is never
+                # written without its link and forgotten; retried with the affiliate next run
                 yield Held(
                     LedgerEntry(
                         "customers",
@@ -122,7 +128,7 @@ async def _sync_window(ctx: RunContext, spool: Spool, window: list[Mapped | Reje
                         item.rev,
                         "waiting_parent",
                         "affiliate_not_in_zoho",
-                        f"affiliate {affiliate} did not reach Zoho",
+                        f"affiliate {affiliates_waiting[item.key]} did not reach Zoho",
                     )
                 )
                 continue
