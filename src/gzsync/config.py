@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     session_file: Path | None = Field(None, validation_alias="SESSION_FILE")
     debug: bool = Field(False, validation_alias="DEBUG")
     dev_limit: int | None = Field(None, gt=0, validation_alias="DEV_LIMIT")
-    watermark_reread: int = Field(10000, ge=0, validation_alias="WATERMARK_REREAD")
+    watermark_reread: int = Field(100_000, ge=0, validation_alias="WATERMARK_REREAD")
     max_duration_s: float | None = Field(None, gt=0, validation_alias="MAX_DURATION")
     lock_ttl_s: int = Field(900, gt=0, validation_alias="LOCK_TTL")
 

@@ -8,24 +8,29 @@
 4. Then, window by window in ascending revision order: link the window's card holders to
    their affiliates (pure, :func:`gzsync.sync.linking.link_affiliates`), upsert those
    affiliates, then upsert the window's customers with `Affiliate_To` set to the
-   affiliate's id — or cleared (`null`) when Galaxy no longer links one.
+   affiliate's id — or cleared (`null`) when Galaxy no longer links one. The customers of
+   all windows form one stream of batches, and the next window's affiliates are written
+   while this window's customers are, so the stream never drains at a window boundary.
 
 Windows keep memory flat and bound how far Zoho's `Rev_Number` can run ahead of the
-customers written (affiliates carry their card holder's revision): at most one window.
+customers written (affiliates carry their card holder's revision): at most two windows.
+The time budget is checked per window: a window whose affiliates were written is finished.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 from gzsync.galaxy.filters import Condition, Op
 from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_customer
 from gzsync.state.store import LedgerEntry
 from gzsync.sync.budget import Budget
 from gzsync.sync.context import RunContext
-from gzsync.sync.fetch import spool_view
+from gzsync.sync.fetch import Fetched, spool_view
 from gzsync.sync.linking import link_affiliates
 from gzsync.sync.spool import Spool
 from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOutcome
@@ -38,9 +43,8 @@ KEY_FIELD = "Trader_ID"
 WINDOW = 5000
 
 
-async def sync_accounts(ctx: RunContext, spool: Spool) -> None:
-    """Run the accounts phase; updates `ctx.report`."""
-    report = ctx.report
+async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
+    """Steps 1-3: customers since the starting point, then their affiliate rows, spooled."""
     settings = ctx.settings
     t0 = time.monotonic()
     fetched = await spool_view(
@@ -60,98 +64,143 @@ async def sync_accounts(ctx: RunContext, spool: Spool) -> None:
             lambda row: spool.add_affiliate(map_affiliate(row)),
         )
         spool.flush()
-    report.phases["read_accounts"] = time.monotonic() - t0
+    ctx.report.phases["read_accounts"] = time.monotonic() - t0
+    return fetched
 
+
+async def write_accounts(ctx: RunContext, spool: Spool, fetched: Fetched) -> None:
+    """Steps 4-5, window by window; one stream of customer batches across all windows."""
     t1 = time.monotonic()
-    for window in _windows(spool.iter_rows("customers", fetched.limit), WINDOW):
-        stopped = await _sync_window(ctx, spool, window)
-        ctx.heartbeat()
-        if stopped:
-            break
-    report.phases["write_accounts"] = time.monotonic() - t1
-    report.watermark_after["customers"] = (
+    writer = _writer(ctx, "customers", moves_watermark=True)
+    outcome = await writer.write(_customer_items(ctx, spool, fetched))
+    _stopped(ctx, outcome)
+    ctx.report.phases["write_accounts"] = time.monotonic() - t1
+    ctx.report.watermark_after["customers"] = (
         ctx.store.get_watermark("customers") if not ctx.options.dry_run else fetched.start.rev
     )
 
 
-async def _sync_window(ctx: RunContext, spool: Spool, window: list[Mapped | Rejected]) -> bool:
-    """Affiliates, then customers, of one window. True when the run must stop here."""
+@dataclass(frozen=True, slots=True)
+class _Affiliates:
+    """What a window's customers need from its affiliate upserts."""
+
+    links: dict[str, str]  # customer key -> affiliate key
+    ids: dict[str, str]  # affiliate key -> Zoho id
+    waiting: dict[str, str]  # customer key -> its affiliate that failed in transit
+
+
+async def _customer_items(
+    ctx: RunContext, spool: Spool, fetched: Fetched
+) -> AsyncIterator[Outgoing | Held]:
+    """Customers in revision order, window by window, each after its window's affiliates.
+
+    The next window's affiliates are written while this window's customers are, so the
+    batch stream never drains at a window boundary. The time budget is checked per window:
+    a window whose affiliates were started is always finished (stopping inside it would
+    make the next run write those affiliates again).
+    """
+    windows = _windows(spool.iter_rows("customers", fetched.limit), WINDOW)
+    if ctx.budget.exhausted():
+        _partial(ctx)
+        return
+    window = next(windows, None)
+    task = _affiliates_task(ctx, spool, window)
+    try:
+        while window is not None:
+            following = next(windows, None)
+            upcoming = None
+            if following is not None:
+                if ctx.budget.exhausted():
+                    _partial(ctx)
+                    following = None
+                else:
+                    upcoming = _affiliates_task(ctx, spool, following)
+            assert task is not None
+            affiliates = await task
+            for item in _customers_of(ctx, window, affiliates):
+                yield item
+            ctx.heartbeat()
+            window, task = following, upcoming
+    finally:
+        if task is not None and not task.done():
+            task.cancel()
+
+
+def _affiliates_task(
+    ctx: RunContext, spool: Spool, window: list[Mapped | Rejected] | None
+) -> asyncio.Task[_Affiliates] | None:
+    if window is None:
+        return None
+    return asyncio.create_task(_write_affiliates(ctx, spool, window))
+
+
+async def _write_affiliates(
+    ctx: RunContext, spool: Spool, window: list[Mapped | Rejected]
+) -> _Affiliates:
+    """Link the window's card holders (pure) and upsert their affiliates."""
     report = ctx.report
     card_holders = {m.rev: m.key for m in window if isinstance(m, Mapped) and m.card_holder}
-    links: dict[str, str] = {}
-    affiliate_ids: dict[str, str] = {}
-    affiliates_waiting: dict[str, str] = {}  # customer key -> affiliate that failed
-    if card_holders:
-        rows = spool.affiliates_between(min(card_holders), max(card_holders))
-        plan = link_affiliates(card_holders, [r for r in rows if isinstance(r, Mapped)])
-        links = plan.links
-        report.warnings.extend(plan.warnings[:10])
-        held = [
-            Held(LedgerEntry("affiliates", r.key, r.rev, "rejected", r.reason, r.detail))
-            for r in rows
-            if isinstance(r, Rejected) and r.rev in card_holders
-        ]
-        report.affiliates.fetched += len(plan.affiliates) + len(held)
-        items: list[Outgoing | Held] = [Outgoing(a.key, a.rev, a.payload) for a in plan.affiliates]
-        items.extend(held)
-        outcome = await _writer(ctx, "affiliates", moves_watermark=False).write(items)
-        if _stopped(ctx, outcome):
-            return True
-        affiliate_ids = outcome.ids
-        # Every card holder of an affiliate that failed in transit waits with it, linked or
-        # not: re-reading the card holder next run is what retries the affiliate.
-        affiliates_waiting = {
-            card_holders[r.rev]: r.key
-            for r in rows
-            if isinstance(r, Mapped) and r.key in outcome.transient_keys and r.rev in card_holders
-        }
+    if not card_holders:
+        return _Affiliates({}, {}, {})
+    rows = spool.affiliates_between(min(card_holders), max(card_holders))
+    plan = link_affiliates(card_holders, [r for r in rows if isinstance(r, Mapped)])
+    report.warnings.extend(plan.warnings[:10])
+    held = [
+        Held(LedgerEntry("affiliates", r.key, r.rev, "rejected", r.reason, r.detail))
+        for r in rows
+        if isinstance(r, Rejected) and r.rev in card_holders
+    ]
+    report.affiliates.fetched += len(plan.affiliates) + len(held)
+    items: list[Outgoing | Held] = [Outgoing(a.key, a.rev, a.payload) for a in plan.affiliates]
+    items.extend(held)
+    outcome = await _writer(ctx, "affiliates", moves_watermark=False).write(items)
+    _stopped(ctx, outcome)
+    # Every card holder of an affiliate that failed in transit waits with it, linked or
+    # not: re-reading the card holder next run is what retries the affiliate.
+    waiting = {
+        card_holders[r.rev]: r.key
+        for r in rows
+        if isinstance(r, Mapped) and r.key in outcome.transient_keys and r.rev in card_holders
+    }
+    return _Affiliates(plan.links, outcome.ids, waiting)
 
-    def customers() -> Iterator[Outgoing | Held]:
-        for item in window:
-            if isinstance(item, Rejected):
-                yield Held(
-                    LedgerEntry(
-                        "customers", item.key, item.rev, "rejected", item.reason, item.detail
-                    )
+
+def _customers_of(
+    ctx: RunContext, window: list[Mapped | Rejected], affiliates: _Affiliates
+) -> Iterator[Outgoing | Held]:
+    report = ctx.report
+    for item in window:
+        if isinstance(item, Rejected):
+            yield Held(
+                LedgerEntry("customers", item.key, item.rev, "rejected", item.reason, item.detail)
+            )
+            continue
+        report.customers.warnings += len(item.warnings)
+        if item.key in affiliates.waiting:
+            # an affiliate of it failed in transit: hold the customer so it is never
+            # written without its link and forgotten; retried with the affiliate next run
+            yield Held(
+                LedgerEntry(
+                    "customers",
+                    item.key,
+                    item.rev,
+                    "waiting_parent",
+                    "affiliate_not_in_zoho",
+                    f"affiliate {affiliates.waiting[item.key]} did not reach Zoho",
                 )
-                continue
-            report.customers.warnings += len(item.warnings)
-            payload = dict(item.payload)
-            affiliate = links.get(item.key)
-            if item.key in affiliates_waiting:
-                # an affiliate of it failed in transit: hold the customer so it is never
-                # written without its link and forgotten; retried with the affiliate next run
-                yield Held(
-                    LedgerEntry(
-                        "customers",
-                        item.key,
-                        item.rev,
-                        "waiting_parent",
-                        "affiliate_not_in_zoho",
-                        f"affiliate {affiliates_waiting[item.key]} did not reach Zoho",
-                    )
-                )
-                continue
-            if affiliate is not None and (affiliate in affiliate_ids or ctx.options.dry_run):
-                payload["Affiliate_To"] = (
-                    {"id": affiliate_ids[affiliate]} if affiliate in affiliate_ids else None
-                )
-                report.linked += 1
-            else:
-                payload["Affiliate_To"] = None
-            yield Outgoing(item.key, item.rev, payload)
-
-    # Once a window's affiliates are written, its customers are written too, budget or not:
-    # stopping in between would make the next run write those affiliates again.
-    committed = bool(card_holders) and not ctx.options.dry_run
-    writer = _writer(ctx, "customers", moves_watermark=True, unbudgeted=committed)
-    outcome = await writer.write(customers())
-    return _stopped(ctx, outcome)
+            )
+            continue
+        payload = dict(item.payload)
+        affiliate = affiliates.links.get(item.key)
+        affiliate_id = None if affiliate is None else affiliates.ids.get(affiliate)
+        payload["Affiliate_To"] = None if affiliate_id is None else {"id": affiliate_id}
+        if affiliate_id is not None or (affiliate is not None and ctx.options.dry_run):
+            report.linked += 1
+        yield Outgoing(item.key, item.rev, payload)
 
 
-def _writer(
-    ctx: RunContext, stream: str, *, moves_watermark: bool, unbudgeted: bool = False
-) -> BatchWriter:
+def _writer(ctx: RunContext, stream: str, *, moves_watermark: bool) -> BatchWriter:
+    """A writer for one stream; the budget is checked per window, not per batch."""
     counts = ctx.report.affiliates if stream == "affiliates" else ctx.report.customers
     return BatchWriter(
         zoho=ctx.zoho,
@@ -160,7 +209,7 @@ def _writer(
         module=MODULE,
         duplicate_field=KEY_FIELD,
         counts=counts,
-        budget=Budget() if unbudgeted else ctx.budget,
+        budget=Budget(),
         concurrency=ctx.settings.zoho_concurrency,
         moves_watermark=moves_watermark,
         dry_run=ctx.options.dry_run,
@@ -171,16 +220,16 @@ def _writer(
     )
 
 
-def _stopped(ctx: RunContext, outcome: WriteOutcome) -> bool:
-    """Record why a writer stopped early; True when the run must stop."""
-    if outcome.stopped == "budget":
-        ctx.report.status = "partial"
-        ctx.report.message = "stopped at the time budget; the next run carries on"
-        return True
+def _stopped(ctx: RunContext, outcome: WriteOutcome) -> None:
+    """A writer that stopped for consecutive failures aborts the run."""
     if outcome.stopped == "failures":
         assert outcome.error is not None
         raise outcome.error
-    return False
+
+
+def _partial(ctx: RunContext) -> None:
+    ctx.report.status = "partial"
+    ctx.report.message = "stopped at the time budget; the next run carries on"
 
 
 def _windows(rows: Iterator[Mapped | Rejected], size: int) -> Iterator[list[Mapped | Rejected]]:

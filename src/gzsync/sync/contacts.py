@@ -13,6 +13,7 @@ evicted, and resolved again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -21,7 +22,7 @@ from functools import partial
 from gzsync.mapping.records import Mapped, Rejected, map_contact
 from gzsync.state.store import LedgerEntry
 from gzsync.sync.context import RunContext
-from gzsync.sync.fetch import spool_view
+from gzsync.sync.fetch import Fetched, spool_view
 from gzsync.sync.spool import Spool
 from gzsync.sync.writer import BatchWriter, Held, Outgoing
 
@@ -32,13 +33,14 @@ KEY_FIELD = "Galaxy_Contact_ID"
 PARENT_MODULE = "Accounts"
 PARENT_KEY_FIELD = "Trader_ID"
 LOOKUP_FIELD = "Account_Name"
-#: Contacts whose parents are resolved together (one COQL at most per chunk).
+#: Keys per COQL `in (...)` look-up (Zoho's maximum).
 CHUNK = 100
+#: Contacts whose parents are resolved together, ahead of the upserts.
+LOOKAHEAD = 1000
 
 
-async def sync_contacts(ctx: RunContext, spool: Spool) -> None:
-    """Run the contacts phase; updates `ctx.report`."""
-    report = ctx.report
+async def read_contacts(ctx: RunContext, spool: Spool) -> Fetched:
+    """Contacts changed since the Contacts watermark (plus ledger retries), spooled."""
     settings = ctx.settings
     columns = settings.galaxy_contact_columns
     t0 = time.monotonic()
@@ -51,8 +53,13 @@ async def sync_contacts(ctx: RunContext, spool: Spool) -> None:
         mapper=partial(map_contact, columns=columns),
         spool=spool,
     )
-    report.phases["read_contacts"] = time.monotonic() - t0
+    ctx.report.phases["read_contacts"] = time.monotonic() - t0
+    return fetched
 
+
+async def write_contacts(ctx: RunContext, spool: Spool, fetched: Fetched) -> None:
+    """Resolve parents and upsert the spooled contacts; updates `ctx.report`."""
+    report = ctx.report
     t1 = time.monotonic()
     writer = BatchWriter(
         zoho=ctx.zoho,
@@ -62,7 +69,7 @@ async def sync_contacts(ctx: RunContext, spool: Spool) -> None:
         duplicate_field=KEY_FIELD,
         counts=report.contacts,
         budget=ctx.budget,
-        concurrency=settings.zoho_concurrency,
+        concurrency=ctx.settings.zoho_concurrency,
         moves_watermark=True,
         dry_run=ctx.options.dry_run,
         lookup_field=LOOKUP_FIELD,
@@ -70,7 +77,11 @@ async def sync_contacts(ctx: RunContext, spool: Spool) -> None:
         failures=ctx.failures,
         on_progress=partial(_progressed, ctx),
     )
-    outcome = await writer.write(_items(ctx, spool.iter_rows("contacts", fetched.limit)))
+    # Customers this run rejected have no Account to find (unless an older revision of them
+    # is already cached): their contacts wait without a look-up.
+    rejected = spool.rejected_keys("customers")
+    rows = spool.iter_rows("contacts", fetched.limit)
+    outcome = await writer.write(_items(ctx, rows, rejected))
     report.phases["write_contacts"] = time.monotonic() - t1
     if outcome.stopped == "budget":
         report.status = "partial"
@@ -89,24 +100,53 @@ def _progressed(ctx: RunContext, n: int) -> None:
 
 
 async def _items(
-    ctx: RunContext, rows: Iterator[Mapped | Rejected]
+    ctx: RunContext, rows: Iterator[Mapped | Rejected], rejected: set[str]
 ) -> AsyncIterator[Outgoing | Held]:
-    """Contacts ready to upsert (parent resolved) or held, in revision order."""
-    chunk: list[Mapped | Rejected] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= CHUNK:
-            for item in await _resolve_chunk(ctx, chunk):
+    """Contacts ready to upsert (parent resolved) or held, in revision order.
+
+    Parents are resolved a block of LOOKAHEAD contacts ahead, while the previous block's
+    batches are in flight, so look-ups never stall the stream of upserts.
+    """
+    blocks = _blocks(rows, LOOKAHEAD)
+    block = next(blocks, None)
+    task = _resolve_task(ctx, block, rejected)
+    try:
+        while block is not None:
+            following = next(blocks, None)
+            upcoming = _resolve_task(ctx, following, rejected)
+            assert task is not None
+            ids = await task
+            for item in _ready(ctx, block, ids):
                 yield item
-            chunk = []
-    if chunk:
-        for item in await _resolve_chunk(ctx, chunk):
-            yield item
+            block, task = following, upcoming
+    finally:
+        if task is not None and not task.done():
+            task.cancel()
 
 
-async def _resolve_chunk(ctx: RunContext, chunk: list[Mapped | Rejected]) -> list[Outgoing | Held]:
-    parents = {m.parent_key for m in chunk if isinstance(m, Mapped) and m.parent_key}
-    ids = await resolve_parents(ctx, parents)
+def _blocks(rows: Iterator[Mapped | Rejected], size: int) -> Iterator[list[Mapped | Rejected]]:
+    block: list[Mapped | Rejected] = []
+    for row in rows:
+        block.append(row)
+        if len(block) >= size:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def _resolve_task(
+    ctx: RunContext, block: list[Mapped | Rejected] | None, rejected: set[str]
+) -> asyncio.Task[dict[str, str]] | None:
+    if block is None:
+        return None
+    parents = {m.parent_key for m in block if isinstance(m, Mapped) and m.parent_key}
+    return asyncio.create_task(resolve_parents(ctx, parents, skip=rejected))
+
+
+def _ready(
+    ctx: RunContext, chunk: list[Mapped | Rejected], ids: dict[str, str]
+) -> list[Outgoing | Held]:
     out: list[Outgoing | Held] = []
     for item in chunk:
         if isinstance(item, Rejected):
@@ -140,14 +180,25 @@ async def _resolve_chunk(ctx: RunContext, chunk: list[Mapped | Rejected]) -> lis
     return out
 
 
-async def resolve_parents(ctx: RunContext, keys: set[str]) -> dict[str, str]:
-    """Trader_ID -> Zoho Account id: the id cache first, then COQL for the rest."""
+async def resolve_parents(
+    ctx: RunContext,
+    keys: set[str],
+    *,
+    skip: set[str] = frozenset(),  # type: ignore[assignment]
+) -> dict[str, str]:
+    """Trader_ID -> Zoho Account id: the id cache first, then COQL for the rest.
+
+    Keys in `skip` are not looked up in Zoho. The look-ups go out in chunks of at most 100
+    keys, concurrently (ZohoClient bounds how many calls are in flight).
+    """
     if not keys:
         return {}
     ids = ctx.store.ids_get(PARENT_MODULE, keys)
-    unknown = sorted(keys - ids.keys())
-    if unknown:
-        found = await ctx.zoho.ids_by_key(PARENT_MODULE, PARENT_KEY_FIELD, unknown)
+    unknown = sorted(keys - ids.keys() - skip)
+    chunks = [unknown[i : i + CHUNK] for i in range(0, len(unknown), CHUNK)]
+    for found in await asyncio.gather(
+        *(ctx.zoho.ids_by_key(PARENT_MODULE, PARENT_KEY_FIELD, c) for c in chunks)
+    ):
         if found:
             ctx.store.ids_put(PARENT_MODULE, found)
             ids.update(found)

@@ -9,6 +9,7 @@ error (exit 2) or a lock held by another run (exit 75).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -21,9 +22,9 @@ from gzsync.errors import ServiceError, StateError
 from gzsync.galaxy.client import GalaxyClient
 from gzsync.state.readonly import ReadOnlyStore
 from gzsync.state.store import StateStore
-from gzsync.sync.accounts import sync_accounts
+from gzsync.sync.accounts import read_accounts, write_accounts
 from gzsync.sync.budget import Budget
-from gzsync.sync.contacts import sync_contacts
+from gzsync.sync.contacts import read_contacts, write_contacts
 from gzsync.sync.context import RunContext
 from gzsync.sync.options import RunOptions
 from gzsync.sync.progress import NoProgress, ProgressSink
@@ -81,6 +82,7 @@ async def _run(
             timeout_s=settings.timeout_s,
             retry=settings.retry_policy,
             max_connections=max(10, settings.zoho_concurrency * 2),
+            max_in_flight=settings.zoho_concurrency,
         )
         budget = Budget(
             max_duration_s=options.max_duration_s or settings.max_duration_s,
@@ -125,10 +127,24 @@ async def _run(
 
 
 async def _phases(ctx: RunContext, spool: Spool) -> None:
-    if "accounts" in ctx.options.entities:
-        await sync_accounts(ctx, spool)
-    if "contacts" in ctx.options.entities and not ctx.stopped:
-        await sync_contacts(ctx, spool)
+    """Accounts, then contacts; the contacts view is read while the accounts are written."""
+    entities = ctx.options.entities
+    accounts = await read_accounts(ctx, spool) if "accounts" in entities else None
+    contacts_read = (
+        asyncio.create_task(read_contacts(ctx, spool)) if "contacts" in entities else None
+    )
+    try:
+        if accounts is not None:
+            await write_accounts(ctx, spool, accounts)
+        if contacts_read is not None:
+            contacts = await contacts_read
+            if not ctx.stopped:
+                await write_contacts(ctx, spool, contacts)
+    finally:
+        if contacts_read is not None and not contacts_read.done():
+            contacts_read.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await contacts_read
 
 
 def _finish(report: RunReport, store: StateStore) -> None:

@@ -147,9 +147,10 @@ class Spool:
         (n,) = self._db.execute("SELECT count(*) FROM rows WHERE stream = ?", (stream,)).fetchone()
         return int(n)
 
-    def keys(self, stream: str) -> set[str]:
+    def rejected_keys(self, stream: str) -> set[str]:
+        """Keys of `stream` that the mapping rejected in this run (a small share)."""
         self.flush()
-        cur = self._db.execute("SELECT key FROM rows WHERE stream = ?", (stream,))
+        cur = self._db.execute("SELECT key FROM rows WHERE stream = ? AND ok = 0", (stream,))
         return {k for (k,) in cur}
 
     def missing(self, stream: str, keys: Iterable[str]) -> set[str]:

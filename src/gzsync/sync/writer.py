@@ -18,7 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,25 +147,37 @@ class BatchWriter:
         previous: asyncio.Event | None = None
         tasks: list[asyncio.Task[None]] = []
         failures = self._failures
-        async for batch in _batches(_aiter(items)):
-            if self._budget.exhausted():
-                outcome.stopped = "budget"
-                break
-            if failures.tripped:
-                outcome.stopped = "failures"
-                outcome.error = failures.last
-                break
-            await pending.acquire()
-            await in_flight.acquire()
-            done = asyncio.Event()
-            task = asyncio.create_task(
-                self._run_batch(batch, previous, done, in_flight, pending, outcome, failures)
-            )
-            tasks.append(task)
-            previous = done
-            # drop finished tasks so a long stream does not accumulate them
-            if len(tasks) > self._concurrency * 8:
-                tasks = [t for t in tasks if not t.done()]
+        source = _batches(_aiter(items))
+        try:
+            async for batch in source:
+                if self._budget.exhausted():
+                    outcome.stopped = "budget"
+                    break
+                if failures.tripped:
+                    outcome.stopped = "failures"
+                    outcome.error = failures.last
+                    break
+                await pending.acquire()
+                await in_flight.acquire()
+                done = asyncio.Event()
+                task = asyncio.create_task(
+                    self._run_batch(batch, previous, done, in_flight, pending, outcome, failures)
+                )
+                tasks.append(task)
+                previous = done
+                # drop finished tasks so a long stream does not accumulate them
+                if len(tasks) > self._concurrency * 8:
+                    tasks = [t for t in tasks if not t.done()]
+        except BaseException:
+            # the items themselves failed (a read, a parent look-up): let what is in flight
+            # finish and commit, then report the failure
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        finally:
+            # a stop leaves the items unfinished: close them so their clean-up runs now
+            await source.aclose()
+            if isinstance(items, AsyncGenerator):
+                await items.aclose()
         if tasks:
             await asyncio.gather(*tasks)
         if outcome.stopped is None and failures.tripped:
@@ -402,7 +422,7 @@ async def _aiter(
             yield item
 
 
-async def _batches(items: AsyncIterator[Outgoing | Held]) -> AsyncIterator[_Batch]:
+async def _batches(items: AsyncIterator[Outgoing | Held]) -> AsyncGenerator[_Batch, None]:
     """Cut items into batches of at most BATCH_SIZE outgoing records, keeping order."""
     seq = 0
     batch = _Batch(seq)

@@ -16,6 +16,8 @@ call refused with 429 or a 5xx is not counted as a credit (Zoho does not say it 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -73,9 +75,13 @@ class ZohoClient:
         timeout_s: float = 20.0,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing is safe
         max_connections: int = 20,
+        max_in_flight: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._tokens = tokens
+        # Every endpoint shares these slots, so this client alone never has more calls in
+        # flight than Zoho's concurrency limit allows (upserts, COQL look-ups, reads).
+        self._slots = asyncio.Semaphore(max_in_flight) if max_in_flight else None
         self._retry = retry
         self._stats = ZohoStats()
         self._client = build_async_client(
@@ -274,13 +280,14 @@ class ZohoClient:
                 )
 
             try:
-                response = await send_with_retries(
-                    self._client,
-                    request,
-                    policy=self._retry,
-                    endpoint=f"zoho {name}",
-                    retry_on_status=judge,
-                )
+                async with self._slots or contextlib.nullcontext():
+                    response = await send_with_retries(
+                        self._client,
+                        request,
+                        policy=self._retry,
+                        endpoint=f"zoho {name}",
+                        retry_on_status=judge,
+                    )
             except httpx.TransportError as exc:
                 raise ZohoRequestError(
                     f"Zoho {name}: {type(exc).__name__} after {self._retry.attempts} attempts "
