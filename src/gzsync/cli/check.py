@@ -35,10 +35,10 @@ def check_command(
 
     Exit codes: 0 ready, 1 problems found (listed), 2 configuration error.
     """
-    from gzsync.cli.run import _logging
+    from gzsync.cli.common import setup_logging
 
     settings = settings_or_exit()
-    _logging(settings.debug, log_format, quiet)
+    setup_logging(settings.debug, log_format, quiet)
     try:
         settings.require_sync()
     except GzsyncError as exc:

@@ -13,6 +13,7 @@ from rich.table import Table
 from gzsync import logs
 from gzsync.config import Settings, load_settings
 from gzsync.errors import GzsyncError
+from gzsync.sync.progress import LogProgress, NoProgress, ProgressSink, RichProgress
 from gzsync.sync.report import RunReport
 
 stderr = Console(stderr=True)
@@ -64,3 +65,39 @@ def render_report(report: RunReport, title: str = "gzsync run") -> None:
     )
     if report.message:
         stderr.print(report.message, highlight=False)
+
+
+def finish(
+    report: RunReport,
+    *,
+    json_out: bool,
+    quiet: bool,
+    log_format: str = "text",
+    title: str = "gzsync run",
+) -> NoReturn:
+    """Print the report as asked and exit with its code.
+
+    With `--log-format json` stderr carries only JSON log lines (the pipeline logs the run's
+    outcome there), so the human table is left out.
+    """
+    if json_out:
+        print_json(report.to_json())
+    if not quiet and log_format != "json":
+        render_report(report, title)
+    raise typer.Exit(report.exit_code)
+
+
+def setup_logging(debug: bool, log_format: str, quiet: bool) -> None:
+    """Configure logging from the common flags; a bad `--log-format` is a usage error."""
+    if log_format not in ("text", "json"):
+        fail("--log-format must be text or json", code=2)
+    logs.configure_logging(debug=debug, fmt="json" if log_format == "json" else "text", quiet=quiet)
+
+
+def progress_for(quiet: bool, log_format: str) -> ProgressSink:
+    """Bars on a terminal, periodic log lines elsewhere, nothing with `--quiet`."""
+    if quiet:
+        return NoProgress()
+    if sys.stderr.isatty() and log_format == "text":
+        return RichProgress()
+    return LogProgress()

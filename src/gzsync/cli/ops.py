@@ -293,7 +293,7 @@ def ledger_retry_command(
     run, so it also syncs what changed meanwhile; its exit code is this command's (0, 1,
     3, or 75 when another run holds the lock: the marks stay for the next run).
     """
-    from gzsync.cli.run import _logging, _progress, finish
+    from gzsync.cli.common import finish, progress_for, setup_logging
 
     settings = settings_or_exit()
     if not mark_only:
@@ -311,12 +311,14 @@ def ledger_retry_command(
     from gzsync.sync.options import RunOptions
     from gzsync.sync.pipeline import run_sync
 
-    _logging(settings.debug, log_format, quiet)
+    setup_logging(settings.debug, log_format, quiet)
     try:
-        report = run_sync(settings, RunOptions(), progress=_progress(quiet, log_format))
+        report = run_sync(settings, RunOptions(), progress=progress_for(quiet, log_format))
     except GzsyncError as exc:
         fail(exc)
-    finish(report, json_out=json_out, quiet=quiet, title="gzsync ledger retry")
+    finish(
+        report, json_out=json_out, quiet=quiet, log_format=log_format, title="gzsync ledger retry"
+    )
 
 
 @ledger_app.command("drop")

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
-from gzsync import logs
-from gzsync.cli.common import fail, print_json, render_report, settings_or_exit
+from gzsync.cli.common import fail, finish, progress_for, settings_or_exit, setup_logging
 from gzsync.errors import GzsyncError
 from gzsync.sync.options import RunOptions, parse_entities
 from gzsync.sync.pipeline import run_sync
-from gzsync.sync.progress import LogProgress, NoProgress, ProgressSink, RichProgress
-from gzsync.sync.report import RunReport
 
 
 def run_command(
@@ -73,7 +69,7 @@ def run_command(
     75 another run holds the lock.
     """
     settings = settings_or_exit()
-    _logging(settings.debug, log_format, quiet)
+    setup_logging(settings.debug, log_format, quiet)
     try:
         options = RunOptions(
             dry_run=dry_run,
@@ -85,30 +81,7 @@ def run_command(
     except ValueError as exc:
         fail(str(exc), code=2)
     try:
-        report = run_sync(settings, options, progress=_progress(quiet, log_format))
+        report = run_sync(settings, options, progress=progress_for(quiet, log_format))
     except GzsyncError as exc:
         fail(exc)
-    finish(report, json_out=json_out, quiet=quiet)
-
-
-def finish(report: RunReport, *, json_out: bool, quiet: bool, title: str = "gzsync run") -> None:
-    """Print the report as asked and exit with its code."""
-    if json_out:
-        print_json(report.to_json())
-    if not quiet:
-        render_report(report, title)
-    raise typer.Exit(report.exit_code)
-
-
-def _logging(debug: bool, log_format: str, quiet: bool) -> None:
-    if log_format not in ("text", "json"):
-        fail("--log-format must be text or json", code=2)
-    logs.configure_logging(debug=debug, fmt="json" if log_format == "json" else "text", quiet=quiet)
-
-
-def _progress(quiet: bool, log_format: str) -> ProgressSink:
-    if quiet:
-        return NoProgress()
-    if sys.stderr.isatty() and log_format == "text":
-        return RichProgress()
-    return LogProgress()
+    finish(report, json_out=json_out, quiet=quiet, log_format=log_format)

@@ -100,7 +100,7 @@ def schedule_command(
 
     Exit codes: 0 stopped (signal or --max-runs), 2 configuration error.
     """
-    from gzsync.cli.run import _logging
+    from gzsync.cli.common import setup_logging
     from gzsync.sync.pipeline import run_sync
     from gzsync.sync.progress import LogProgress, NoProgress
 
@@ -113,7 +113,7 @@ def schedule_command(
     except ValueError as exc:
         fail(str(exc), code=2)
     settings = settings_or_exit()
-    _logging(settings.debug, log_format, quiet)
+    setup_logging(settings.debug, log_format, quiet)
     try:
         settings.require_sync()
     except GzsyncError as exc:

@@ -273,21 +273,9 @@ def _tables(settings: Settings) -> tuple[Table, ...]:
 async def _probe_galaxy(
     settings: Settings, store: Any, retry: RetryPolicy
 ) -> tuple[tuple[str, bool, str], list[Problem]]:
-    from gzsync.galaxy.client import GalaxyClient
+    from gzsync.clients import galaxy_client
 
-    assert settings.base_url
-    assert settings.auth_username
-    assert settings.auth_password
-    client = GalaxyClient(
-        base_url=settings.base_url,
-        username=settings.auth_username,
-        password=settings.auth_password.get_secret_value(),
-        store=store,
-        timeout_s=settings.timeout_s,
-        verify=settings.galaxy_verify,
-        ss_pid=settings.ss_pid_cookie.get_secret_value() if settings.ss_pid_cookie else None,
-        retry=retry,
-    )
+    client = galaxy_client(settings, store, retry=retry)
     name = "Galaxy ERP"
     try:
         await client.authenticate()
@@ -310,14 +298,13 @@ async def _probe_galaxy(
         ]
     finally:
         await client.aclose()
-    return (name, True, f"logged in at {redact(settings.base_url)}"), []
+    return (name, True, f"logged in at {redact(settings.base_url or '')}"), []
 
 
 async def _probe_zoho(
     settings: Settings, store: Any, retry: RetryPolicy
 ) -> tuple[tuple[str, bool, str], list[Problem], dict[str, list[dict[str, Any]]] | None]:
-    from gzsync.zoho.auth import TokenProvider
-    from gzsync.zoho.client import ZohoClient
+    from gzsync.clients import token_source, zoho_client
 
     name = "Zoho CRM"
     if not (
@@ -331,18 +318,8 @@ async def _probe_zoho(
             "self client to test Zoho from here.",
         )
         return (name, False, problem.problem), [problem], None
-    tokens = TokenProvider(
-        accounts_base=settings.zoho_accounts_base,
-        client_id=settings.zoho_client_id,
-        client_secret=settings.zoho_client_secret.get_secret_value(),
-        refresh_token=settings.zoho_refresh_token.get_secret_value(),
-        store=store,
-        timeout_s=settings.timeout_s,
-        retry=retry,
-    )
-    client = ZohoClient(
-        api_base=settings.zoho_api_base, tokens=tokens, timeout_s=settings.timeout_s, retry=retry
-    )
+    tokens = token_source(settings, store, retry=retry)
+    client = zoho_client(settings, tokens, retry=retry)
     try:
         metadata = {module: await client.fields(module) for module in ("Accounts", "Contacts")}
     except ZohoAuthError as exc:

@@ -17,6 +17,7 @@ import time
 import uuid
 
 from gzsync import logs
+from gzsync.clients import galaxy_client, token_source, zoho_client
 from gzsync.config import Settings
 from gzsync.errors import ServiceError, StateError
 from gzsync.galaxy.client import GalaxyClient
@@ -30,7 +31,7 @@ from gzsync.sync.options import RunOptions
 from gzsync.sync.progress import NoProgress, ProgressSink
 from gzsync.sync.report import RunReport
 from gzsync.sync.spool import Spool
-from gzsync.zoho.auth import TokenProvider
+from gzsync.zoho.auth import TokenSource
 from gzsync.zoho.client import ZohoClient
 
 log = logging.getLogger("gzsync.sync")
@@ -74,16 +75,9 @@ async def _run(
     store.acquire_lock(owner, settings.lock_ttl_s)  # raises LockHeldError (exit 75)
     try:
         store.run_started(run_id, report.started_at)
-        galaxy = _galaxy_client(settings, store)
-        tokens = _token_provider(settings, options, store)
-        zoho = ZohoClient(
-            api_base=settings.zoho_api_base,
-            tokens=tokens,
-            timeout_s=settings.timeout_s,
-            retry=settings.retry_policy,
-            max_connections=max(10, settings.zoho_concurrency * 2),
-            max_in_flight=settings.zoho_concurrency,
-        )
+        galaxy = galaxy_client(settings, store)
+        tokens = token_source(settings, store, access_token=options.access_token)
+        zoho = zoho_client(settings, tokens)
         budget = Budget(
             max_duration_s=options.max_duration_s or settings.max_duration_s,
             remaining_ms=options.remaining_ms,
@@ -110,13 +104,25 @@ async def _run(
             progress.close()
             report.galaxy_calls = galaxy.calls
             report.zoho_calls = dict(zoho.stats.calls)
-            if "token" not in report.zoho_calls and hasattr(tokens, "token_requests"):
-                report.zoho_calls["token"] = tokens.token_requests
             report.zoho_credits = zoho.stats.credits
             report.zoho_credits_remaining = zoho.stats.credits_remaining
             report.zoho_throttled = zoho.stats.throttled
             await _close(galaxy, zoho, tokens)
         _finish(report, store)
+        log.info(
+            "run %s %s: customers %d/%d/%d, affiliates %d/%d/%d, contacts %d/%d/%d "
+            "(inserted/updated/rejected+failed), ledger %d, Zoho calls %d (%d credits)",
+            run_id,
+            report.status,
+            *(
+                n
+                for c in (report.customers, report.affiliates, report.contacts)
+                for n in (c.inserted, c.updated, c.rejected + c.failed)
+            ),
+            report.ledger_pending,
+            sum(report.zoho_calls.values()),
+            report.zoho_credits,
+        )
     finally:
         report.duration_s = time.monotonic() - t0
         try:
@@ -166,42 +172,7 @@ def _finish(report: RunReport, store: StateStore) -> None:
     report.status = "incomplete" if pending else "success"
 
 
-def _galaxy_client(settings: Settings, store: StateStore) -> GalaxyClient:
-    assert settings.base_url
-    assert settings.auth_username
-    assert settings.auth_password
-    return GalaxyClient(
-        base_url=settings.base_url,
-        username=settings.auth_username,
-        password=settings.auth_password.get_secret_value(),
-        store=store,
-        timeout_s=settings.timeout_s,
-        verify=settings.galaxy_verify,
-        ss_pid=settings.ss_pid_cookie.get_secret_value() if settings.ss_pid_cookie else None,
-        retry=settings.retry_policy,
-    )
-
-
-def _token_provider(settings: Settings, options: RunOptions, store: StateStore) -> TokenProvider:
-    if options.access_token is not None:
-        from gzsync.zoho.auth import StaticTokenSource
-
-        return StaticTokenSource(options.access_token)  # type: ignore[return-value]
-    assert settings.zoho_client_id
-    assert settings.zoho_client_secret
-    assert settings.zoho_refresh_token
-    return TokenProvider(
-        accounts_base=settings.zoho_accounts_base,
-        client_id=settings.zoho_client_id,
-        client_secret=settings.zoho_client_secret.get_secret_value(),
-        refresh_token=settings.zoho_refresh_token.get_secret_value(),
-        store=store,
-        timeout_s=settings.timeout_s,
-        retry=settings.retry_policy,
-    )
-
-
-async def _close(galaxy: GalaxyClient, zoho: ZohoClient, tokens: TokenProvider) -> None:
+async def _close(galaxy: GalaxyClient, zoho: ZohoClient, tokens: TokenSource) -> None:
     for closer in (galaxy.aclose, zoho.aclose, tokens.aclose):
         try:
             await closer()
