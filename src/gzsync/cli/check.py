@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gzsync.cli.common import fail, print_json, settings_or_exit
+from gzsync.cli.common import LogFormatOption, fail, print_json, settings_or_exit
 from gzsync.errors import GzsyncError
 from gzsync.ops.check import CheckResult, probe
 
@@ -20,9 +20,7 @@ def check_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only the problems (and no logs).")
     ] = False,
-    log_format: Annotated[
-        str, typer.Option("--log-format", help="text or json (one object per line).")
-    ] = "text",
+    log_format: LogFormatOption = "text",
 ) -> None:
     """Check the configuration, both systems and Zoho's fields against our mappings.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,6 +17,11 @@ from gzsync.sync.progress import LogProgress, NoProgress, ProgressSink, RichProg
 from gzsync.sync.report import RunReport
 
 stderr = Console(stderr=True)
+
+#: `--log-format`, shared by every command that logs.
+LogFormatOption = Annotated[
+    str, typer.Option("--log-format", help="text or json (one object per line).")
+]
 
 
 def fail(error: GzsyncError | str, code: int | None = None) -> NoReturn:

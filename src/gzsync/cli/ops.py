@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gzsync.cli.common import fail, print_json, settings_or_exit
+from gzsync.cli.common import LogFormatOption, fail, print_json, settings_or_exit
 from gzsync.config import Settings
 from gzsync.errors import GzsyncError
 from gzsync.ops.html_report import COUNT_COLUMNS, ENTITIES, render_run_html
@@ -282,9 +282,7 @@ def ledger_retry_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress and no summary on stderr.")
     ] = False,
-    log_format: Annotated[
-        str, typer.Option("--log-format", help="text or json (one object per line).")
-    ] = "text",
+    log_format: LogFormatOption = "text",
 ) -> None:
     """Retry ledger entries now: mark them, then run a sync (unless --mark-only).
 

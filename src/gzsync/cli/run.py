@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from gzsync.cli.common import fail, finish, progress_for, settings_or_exit, setup_logging
+from gzsync.cli.common import (
+    LogFormatOption,
+    fail,
+    finish,
+    progress_for,
+    settings_or_exit,
+    setup_logging,
+)
 from gzsync.errors import GzsyncError
 from gzsync.sync.options import RunOptions, parse_entities
 from gzsync.sync.pipeline import run_sync
@@ -58,9 +65,7 @@ def run_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress and no summary on stderr.")
     ] = False,
-    log_format: Annotated[
-        str, typer.Option("--log-format", help="text or json (one object per line).")
-    ] = "text",
+    log_format: LogFormatOption = "text",
 ) -> None:
     """Run one sync: Galaxy customers, affiliates and contacts into Zoho CRM.
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gzsync.cli.common import fail, settings_or_exit
+from gzsync.cli.common import LogFormatOption, fail, settings_or_exit
 from gzsync.errors import ConfigError, GzsyncError
 from gzsync.ops.schedule import Scheduler, parse_every, stop_on_signals
 from gzsync.sync.options import RunOptions, parse_entities
@@ -86,9 +86,7 @@ def schedule_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Only warnings and errors in the log.")
     ] = False,
-    log_format: Annotated[
-        str, typer.Option("--log-format", help="text or json (one object per line).")
-    ] = "text",
+    log_format: LogFormatOption = "text",
 ) -> None:
     """Run the sync now and then every --every, in the foreground, until stopped.
 
