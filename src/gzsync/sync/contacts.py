@@ -77,9 +77,13 @@ async def write_contacts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
         failures=ctx.failures,
         on_progress=partial(_progressed, ctx),
     )
-    # Customers this run rejected have no Account to find (unless an older revision of them
-    # is already cached): their contacts wait without a look-up.
-    rejected = spool.rejected_keys("customers")
+    # Customers rejected by our validation (in this run, or waiting in the ledger) have no
+    # Account to find in Zoho through this state store — an Account of an older, good
+    # revision would be in the id cache, which is asked first: their contacts wait without
+    # a look-up. (With a lost state file the ledger is gone too, and Zoho is asked.)
+    rejected = spool.rejected_keys("customers") | {
+        e.key for e in ctx.store.ledger_list("customers", kind="rejected")
+    }
     rows = spool.iter_rows("contacts", fetched.limit)
     outcome = await writer.write(_items(ctx, rows, rejected))
     report.phases["write_contacts"] = time.monotonic() - t1
