@@ -227,7 +227,10 @@ def test_only_one_of_many_racing_stores_gets_the_lock(db_path: Path) -> None:
     for store in stores:
         store.close()
     assert len(winners) == 1
-    assert losers == winners * 7  # every loser names the one winner
+    assert len(losers) == 7
+    # every loser names the one winner, or (when it came between the winner's OS lock and
+    # its row) says a run is starting
+    assert set(losers) <= {winners[0], "another gzsync run that is starting"}
 
 
 def test_threads_can_share_one_store(db_path: Path) -> None:

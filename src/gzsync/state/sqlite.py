@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from gzsync.errors import LockHeldError, StateError
 
@@ -364,11 +364,19 @@ class SqliteStore:
         """
         # Only an OS lock newly taken proves the row's holder dead: one we already hold may
         # sit under another owner name of this very process.
-        holder_is_dead = not self._os_lock.held and self._os_lock.acquire()
+        os_lock = "held" if self._os_lock.held else self._os_lock.acquire()
         with self._transaction("take the run lock") as conn:
             now = self._clock()
             holder = _lock_holder(conn)
-            if holder is not None and holder[0] != owner and holder[1] > now and not holder_is_dead:
+            if holder is None and os_lock == "busy":
+                # a live process holds the OS lock but has not written its row yet
+                raise LockHeldError("another gzsync run that is starting", now)
+            if (
+                holder is not None
+                and holder[0] != owner
+                and holder[1] > now
+                and os_lock != "taken"
+            ):
                 raise LockHeldError(holder[0], holder[1])
             _write_lock(conn, owner, now, now + ttl_s)
 
@@ -468,20 +476,20 @@ class _OsLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def acquire(self) -> bool:
-        """True when we hold the OS lock (now or already): no live process holds the run."""
+    def acquire(self) -> Literal["taken", "held", "busy", "unsupported"]:
+        """Take the OS lock: "taken" now, "held" already, "busy" (a live process has it)."""
         if fcntl is None:
-            return False
+            return "unsupported"
         if self._fd is not None:
-            return True
+            return "held"
         fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            return False
+            return "busy"
         self._fd = fd
-        return True
+        return "taken"
 
     def release(self) -> None:
         if self._fd is not None and fcntl is not None:

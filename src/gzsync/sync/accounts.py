@@ -214,6 +214,7 @@ def _writer(ctx: RunContext, stream: str, *, moves_watermark: bool) -> BatchWrit
         moves_watermark=moves_watermark,
         dry_run=ctx.options.dry_run,
         failures=ctx.failures,
+        collect_ids=stream == "affiliates",
         on_progress=(lambda n: ctx.progress.advance("customers", n))
         if stream == "customers"
         else None,

@@ -93,9 +93,8 @@ LookupRepair = Callable[[Outgoing], Awaitable[Outgoing | None]]
 class WriteOutcome:
     """What one `BatchWriter.write` call achieved."""
 
-    ids: dict[str, str] = field(default_factory=dict)  # key -> Zoho id of confirmed records
-    failed_keys: set[str] = field(default_factory=set)  # keys that went to the ledger
-    transient_keys: set[str] = field(default_factory=set)  # ... of which retried every run
+    ids: dict[str, str] = field(default_factory=dict)  # key -> Zoho id (with collect_ids)
+    transient_keys: set[str] = field(default_factory=set)  # ledgered, retried every run
     stopped: str | None = None  # "budget" or "failures" when it stopped early
     error: ServiceError | None = None  # the last whole-batch failure, when it stopped for it
 
@@ -120,6 +119,7 @@ class BatchWriter:
         repair: LookupRepair | None = None,
         on_progress: Callable[[int], None] | None = None,
         failures: FailureCounter | None = None,
+        collect_ids: bool = False,
     ) -> None:
         self._zoho = zoho
         self._store = store
@@ -135,6 +135,9 @@ class BatchWriter:
         self._repair = repair
         self._on_progress = on_progress
         self._failures = failures if failures is not None else FailureCounter()
+        # Only affiliates need their ids back (for the customers' links): a long stream of
+        # customers or contacts must not pile up a dict of every id it wrote.
+        self._collect_ids = collect_ids
 
     async def write(
         self, items: Iterable[Outgoing | Held] | AsyncIterable[Outgoing | Held]
@@ -314,11 +317,11 @@ class BatchWriter:
             else:
                 self._counts.failed += 1
             self._counts.add_sample(entry.key, entry.reason, entry.detail)
-            outcome.failed_keys.add(entry.key)
             if entry.kind in RETRIED_EVERY_RUN:
                 outcome.transient_keys.add(entry.key)
-        for c in confirmed:
-            outcome.ids[c.key] = c.zoho_id
+        if self._collect_ids:
+            for c in confirmed:
+                outcome.ids[c.key] = c.zoho_id
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s batch %d (%s up to rev %d): %d sent, %d confirmed, %d to the ledger%s",
