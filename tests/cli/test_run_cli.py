@@ -104,6 +104,7 @@ def test_dry_run_writes_nothing_from_the_cli(served: Env, tmp_path: Path) -> Non
     assert report["dry_run"] is True
     assert report["customers"]["inserted"] > 0
     assert served.zoho.records("Accounts") == []
+    assert not served.state_db.exists()  # not even an empty state file
 
 
 def test_second_run_while_the_lock_is_held_exits_75_naming_the_holder(

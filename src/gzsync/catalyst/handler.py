@@ -151,19 +151,29 @@ def connection_token_source(settings: Settings) -> Callable[[], str] | None:
         return None
     from gzsync.state.catalyst import catalyst_app
 
-    app = catalyst_app()
-    cached: list[tuple[str, float]] = []
+    return _ConnectionTokens(catalyst_app(), name)
 
-    def access_token() -> str:
+
+class _ConnectionTokens:
+    """Tokens of a Catalyst Connection, reused for a few minutes; `reset()` forgets the
+    cached one (StaticTokenSource calls it when Zoho rejected it)."""
+
+    def __init__(self, app: Any, name: str) -> None:
+        self._app = app
+        self._name = name
+        self._cached: tuple[str, float] | None = None
+
+    def __call__(self) -> str:
         now = time.monotonic()
-        if cached and now - cached[0][1] < CONNECTION_TOKEN_REUSE_S:
-            return cached[0][0]
-        token = _connection_token(app, name)
+        if self._cached is not None and now - self._cached[1] < CONNECTION_TOKEN_REUSE_S:
+            return self._cached[0]
+        token = _connection_token(self._app, self._name)
         logs.register_secret(token)
-        cached[:] = [(token, now)]
+        self._cached = (token, now)
         return token
 
-    return access_token
+    def reset(self) -> None:
+        self._cached = None
 
 
 def _connection_token(app: Any, name: str) -> str:

@@ -368,15 +368,15 @@ class SqliteStore:
         with self._transaction("take the run lock") as conn:
             now = self._clock()
             holder = _lock_holder(conn)
-            if holder is None and os_lock == "busy":
-                # a live process holds the OS lock but has not written its row yet
-                raise LockHeldError("another gzsync run that is starting", now)
-            if (
-                holder is not None
-                and holder[0] != owner
-                and holder[1] > now
-                and os_lock != "taken"
-            ):
+            if os_lock == "busy":
+                # a live process holds the OS lock: its row may be expired (a run that
+                # could not renew it in time), but the run is not dead; or it has not
+                # written its row yet
+                if holder is None:
+                    raise LockHeldError("another gzsync run that is starting", now)
+                if holder[0] != owner:
+                    raise LockHeldError(holder[0], holder[1])
+            if holder is not None and holder[0] != owner and holder[1] > now and os_lock != "taken":
                 raise LockHeldError(holder[0], holder[1])
             _write_lock(conn, owner, now, now + ttl_s)
 

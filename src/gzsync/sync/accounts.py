@@ -20,6 +20,7 @@ The time budget is checked per window: a window whose affiliates were written is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -105,25 +106,29 @@ async def _customer_items(
         return
     window = next(windows, None)
     task = _affiliates_task(ctx, spool, window)
+    upcoming: asyncio.Task[_Affiliates] | None = None
     try:
-        while window is not None:
+        while window is not None and task is not None:
+            affiliates = await task
+            # The next window's affiliates start only now, never alongside this window's:
+            # two upserts of a shared affiliate must not race each other in Zoho.
             following = next(windows, None)
-            upcoming = None
             if following is not None:
                 if ctx.budget.exhausted():
                     _partial(ctx)
                     following = None
                 else:
                     upcoming = _affiliates_task(ctx, spool, following)
-            assert task is not None
-            affiliates = await task
             for item in _customers_of(ctx, window, affiliates):
                 yield item
             ctx.heartbeat()
-            window, task = following, upcoming
+            window, task, upcoming = following, upcoming, None
     finally:
-        if task is not None and not task.done():
-            task.cancel()
+        for pending in (task, upcoming):
+            if pending is not None and not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await pending
 
 
 def _affiliates_task(
@@ -192,10 +197,16 @@ def _customers_of(
             continue
         payload = dict(item.payload)
         affiliate = affiliates.links.get(item.key)
-        affiliate_id = None if affiliate is None else affiliates.ids.get(affiliate)
-        payload["Affiliate_To"] = None if affiliate_id is None else {"id": affiliate_id}
-        if affiliate_id is not None or (affiliate is not None and ctx.options.dry_run):
+        if affiliate is None:
+            payload["Affiliate_To"] = None  # Galaxy links none: clear it (parity)
+        elif affiliate in affiliates.ids:
+            payload["Affiliate_To"] = {"id": affiliates.ids[affiliate]}
             report.linked += 1
+        elif ctx.options.dry_run:
+            report.linked += 1
+        # else: the affiliate was refused (it waits in the ledger with its reason): leave
+        # the link Zoho has untouched rather than clear it; `gzsync ledger retry` of the
+        # affiliate re-reads this card holder.
         yield Outgoing(item.key, item.rev, payload)
 
 

@@ -14,6 +14,7 @@ evicted, and resolved again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -114,18 +115,21 @@ async def _items(
     blocks = _blocks(rows, LOOKAHEAD)
     block = next(blocks, None)
     task = _resolve_task(ctx, block, rejected)
+    upcoming: asyncio.Task[dict[str, str]] | None = None
     try:
-        while block is not None:
+        while block is not None and task is not None:
             following = next(blocks, None)
             upcoming = _resolve_task(ctx, following, rejected)
-            assert task is not None
             ids = await task
             for item in _ready(ctx, block, ids):
                 yield item
-            block, task = following, upcoming
+            block, task, upcoming = following, upcoming, None
     finally:
-        if task is not None and not task.done():
-            task.cancel()
+        for pending in (task, upcoming):
+            if pending is not None and not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await pending
 
 
 def _blocks(rows: Iterator[Mapped | Rejected], size: int) -> Iterator[list[Mapped | Rejected]]:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from gzsync.config import Settings
+from gzsync.errors import LockHeldError
 from gzsync.galaxy.client import GalaxyClient
 from gzsync.state.store import StateStore
 from gzsync.sync.budget import Budget
@@ -33,6 +34,7 @@ class RunContext:
     owner: str
     progress: ProgressSink = field(default_factory=NoProgress)
     failures: FailureCounter = field(default_factory=FailureCounter)
+    lock_lost: LockHeldError | None = None
     _lock_refreshed: float = field(default_factory=time.monotonic)
 
     @property
@@ -40,9 +42,21 @@ class RunContext:
         """True once the run stopped early (budget spent); later phases do not start."""
         return self.report.status == "partial"
 
-    def heartbeat(self) -> None:
-        """Keep the run lock alive during long work."""
+    def heartbeat(self, *, force: bool = False) -> None:
+        """Keep the run lock alive during long work; raise LockHeldError once it is lost.
+
+        Called between batches and by a background task (so long reads renew it too). A
+        lost lock means another run may be writing: this one must stop.
+        """
+        if self.lock_lost is not None:
+            raise self.lock_lost
         now = time.monotonic()
-        if not self.options.dry_run and now - self._lock_refreshed >= _LOCK_REFRESH_S:
+        if self.options.dry_run or (not force and now - self._lock_refreshed < _LOCK_REFRESH_S):
+            return
+        try:
             self.store.refresh_lock(self.owner, self.settings.lock_ttl_s)
-            self._lock_refreshed = now
+        except LockHeldError as exc:
+            self.lock_lost = exc
+            if not force:
+                raise
+        self._lock_refreshed = now

@@ -76,9 +76,12 @@ async def spool_view(
     ctx.report.watermark_before[stream] = start.rev
     log.info("%s: reading revisions above %s (from %s)", stream, start.rev, start.source)
     retry = retry_set(ctx, stream)
+    # An affiliate waiting in the ledger is retried through its card holder: the affiliate
+    # row carries the card holder's revision, so that customer revision is re-read too.
+    retry_revs = set(retry_set(ctx, "affiliates").values()) if stream == "customers" else set()
     floor = math.inf if start.rev is None else start.rev
-    if retry:
-        floor = min(floor, min(retry.values()) - 1)
+    if retry or retry_revs:
+        floor = min(floor, min([*retry.values(), *retry_revs]) - 1)
     conditions = (
         [] if floor == math.inf or floor <= 0 else [Condition(rev_column, Op.Greater, int(floor))]
     )
@@ -86,12 +89,14 @@ async def spool_view(
 
     def keep(row: Mapping[str, Any]) -> None:
         item = mapper(row)
-        if low is None or item.rev > low or item.key in retry:
+        if low is None or item.rev > low or item.key in retry or item.rev in retry_revs:
             spool.add(stream, item)
 
     read = await ctx.galaxy.read_view(view, conditions, keep)
     spool.flush()
     gone = spool.missing(stream, retry.keys())
+    if retry_revs and not ctx.options.dry_run:
+        _settle_orphan_affiliates(ctx, spool)
     if gone and not ctx.options.dry_run:
         # The row left Galaxy (deleted or re-keyed): stop retrying it, keep it visible.
         ctx.store.commit_batch(
@@ -122,3 +127,23 @@ async def spool_view(
     ctx.report.counts(stream).fetched = fetched.to_process
     ctx.progress.start(stream, fetched.to_process)
     return fetched
+
+
+def _settle_orphan_affiliates(ctx: RunContext, spool: Spool) -> None:
+    """Affiliate entries whose card holder is no longer a card holder at that revision
+    cannot be retried through it: keep them visible, stop re-reading for them."""
+    orphans = [
+        LedgerEntry(
+            "affiliates",
+            e.key,
+            e.rev,
+            "rejected",
+            "no_card_holder",
+            "no card holder of this revision any more",
+        )
+        for e in ctx.store.ledger_list("affiliates")
+        if (e.kind in RETRIED_EVERY_RUN or e.retry_requested)
+        and not spool.has_card_holder_rev(e.rev)
+    ]
+    if orphans:
+        ctx.store.commit_batch(BatchCommit(stream="affiliates", module="", ledger=orphans))

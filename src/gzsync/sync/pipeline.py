@@ -13,8 +13,11 @@ import contextlib
 import logging
 import os
 import socket
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 from gzsync import logs
 from gzsync.clients import galaxy_client, token_source, zoho_client
@@ -50,16 +53,32 @@ def run_sync(
     else:
         settings.model_copy(update={"zoho_connection": "given"}).require_sync()
     _register_secrets(settings)
-    own_store = store is None
-    if store is None:
-        from gzsync.state import open_store
-
-        store = open_store(settings)
-    try:
+    with contextlib.ExitStack() as stack:
+        if store is None:
+            store = stack.enter_context(_opened_store(settings, options))
         return asyncio.run(_run(settings, options, store, progress or NoProgress()))
-    finally:
-        if own_store:
-            store.close()
+    raise AssertionError("unreachable")  # pragma: no cover - for type checkers
+
+
+@contextlib.contextmanager
+def _opened_store(settings: Settings, options: RunOptions) -> Iterator[StateStore]:
+    """The configured store; a dry run with no SQLite state file yet gets a throwaway one,
+    so that it creates nothing."""
+    from gzsync.state import open_store
+    from gzsync.state.sqlite import open_sqlite_store
+
+    with contextlib.ExitStack() as stack:
+        if (
+            options.dry_run
+            and settings.state_backend == "sqlite"
+            and not settings.state_db.exists()
+        ):
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="gzsync-dry-"))
+            store: StateStore = open_sqlite_store(Path(scratch) / "state.db")
+        else:
+            store = open_store(settings)
+        stack.callback(store.close)
+        yield store
 
 
 async def _run(
@@ -93,14 +112,24 @@ async def _run(
             owner=owner,
             progress=progress,
         )
+        keeper = asyncio.create_task(_keep_lock(ctx))
         try:
             with Spool() as spool:
                 await _phases(ctx, spool)
-        except ServiceError as exc:
+        except (ServiceError, StateError) as exc:
+            # a remote system failed, the state store failed, or another run took our lock
+            # (LockHeldError mid-run): nothing unconfirmed is past the watermark; exit 3
             report.status = "aborted"
             report.message = logs.redact(str(exc))
             log.error("run aborted: %s", report.message)
+        except BaseException as exc:
+            report.status = "aborted"  # the run history must not call a crash a success
+            report.message = f"crashed: {type(exc).__name__}: {logs.redact(str(exc))[:300]}"
+            raise
         finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
             progress.close()
             report.galaxy_calls = galaxy.calls
             report.zoho_calls = dict(zoho.stats.calls)
@@ -130,6 +159,16 @@ async def _run(
         finally:
             store.release_lock(owner)
     return report
+
+
+async def _keep_lock(ctx: RunContext) -> None:
+    """Renew the run lock in the background, through long reads and retry storms too."""
+    interval = min(30.0, ctx.settings.lock_ttl_s / 3)
+    while True:
+        await asyncio.sleep(interval)
+        ctx.heartbeat(force=True)
+        if ctx.lock_lost is not None:
+            return
 
 
 async def _phases(ctx: RunContext, spool: Spool) -> None:

@@ -169,7 +169,9 @@ class Spool:
         return set(wanted) - found
 
     def iter_rows(self, stream: str, limit: int | None = None) -> Iterator[Mapped | Rejected]:
-        """Rows of `stream` by ascending revision (then key), at most `limit` of them.
+        """Rows of `stream` by ascending revision (then key), at most `limit` of them —
+        plus the rest of the last revision's rows, so that a limit never splits rows that
+        share a revision (the next run reads strictly above the watermark).
 
         Reads in pages (keyset pagination), so no cursor stays open while the caller works.
         """
@@ -178,11 +180,7 @@ class Spool:
         left = limit
         while left is None or left > 0:
             page = _PAGE if left is None else min(_PAGE, left)
-            rows = self._db.execute(
-                "SELECT key, rev, ok, payload, warnings, parent, card, reason, field, detail "
-                "FROM rows WHERE stream = ? AND (rev, key) > (?, ?) ORDER BY rev, key LIMIT ?",
-                (stream, after[0], after[1], page),
-            ).fetchall()
+            rows = self._page(stream, after, page)
             if not rows:
                 return
             for row in rows:
@@ -190,6 +188,20 @@ class Spool:
             after = (rows[-1][1], rows[-1][0])
             if left is not None:
                 left -= len(rows)
+        while True:  # the limit was reached: finish the last revision
+            rows = [r for r in self._page(stream, after, _PAGE) if r[1] == after[0]]
+            if not rows:
+                return
+            for row in rows:
+                yield _load(row)
+            after = (rows[-1][1], rows[-1][0])
+
+    def _page(self, stream: str, after: tuple[int, str], size: int) -> list[tuple[Any, ...]]:
+        return self._db.execute(
+            "SELECT key, rev, ok, payload, warnings, parent, card, reason, field, detail "
+            "FROM rows WHERE stream = ? AND (rev, key) > (?, ?) ORDER BY rev, key LIMIT ?",
+            (stream, after[0], after[1], size),
+        ).fetchall()
 
     def affiliates_between(self, low: int, high: int) -> list[Mapped | Rejected]:
         """Affiliate rows whose revision lies in [low, high], by revision."""
@@ -200,6 +212,15 @@ class Spool:
             (low, high),
         ).fetchall()
         return [_load(r) for r in rows]
+
+    def has_card_holder_rev(self, rev: int, stream: str = "customers") -> bool:
+        """Whether a card holder of this revision is in the spool."""
+        self.flush()
+        row = self._db.execute(
+            "SELECT 1 FROM rows WHERE stream = ? AND rev = ? AND card = 1 AND ok = 1 LIMIT 1",
+            (stream, rev),
+        ).fetchone()
+        return row is not None
 
     def min_card_holder_rev(self, stream: str = "customers") -> int | None:
         self.flush()

@@ -82,6 +82,10 @@ class _Batch:
     outgoing: list[Outgoing] = field(default_factory=list)
     held: list[Held] = field(default_factory=list)
     max_rev: int = 0
+    #: where the watermark may move once this batch is committed: its highest revision,
+    #: or one below when the next record shares it (rows of equal revision may straddle
+    #: two batches, and the next read is strictly above the watermark)
+    watermark: int = 0
 
 
 #: Repairs a record whose lookup id Zoho refused (an Account deleted in the CRM): returns the
@@ -95,6 +99,7 @@ class WriteOutcome:
 
     ids: dict[str, str] = field(default_factory=dict)  # key -> Zoho id (with collect_ids)
     transient_keys: set[str] = field(default_factory=set)  # ledgered, retried every run
+    broken: Exception | None = None  # a batch that failed unexpectedly (re-raised by write)
     stopped: str | None = None  # "budget" or "failures" when it stopped early
     error: ServiceError | None = None  # the last whole-batch failure, when it stopped for it
 
@@ -183,6 +188,8 @@ class BatchWriter:
                 await items.aclose()
         if tasks:
             await asyncio.gather(*tasks)
+        if outcome.broken is not None:
+            raise outcome.broken
         if outcome.stopped is None and failures.tripped:
             outcome.stopped = "failures"
             outcome.error = failures.last
@@ -209,6 +216,11 @@ class BatchWriter:
             if previous is not None:
                 await previous.wait()
             self._settle(batch, confirmed, ledger, outcome)
+        except Exception as exc:
+            # This batch is neither confirmed nor ledgered: no later batch may move the
+            # watermark past it (see _settle), and write() re-raises the error.
+            if outcome.broken is None:
+                outcome.broken = exc
         finally:
             done.set()
             pending.release()
@@ -249,31 +261,36 @@ class BatchWriter:
             else:
                 ledger.append(self._ledger_entry(record, result))
         if repairable:
-            c2, l2 = await self._repair_and_resend(repairable)
+            c2, l2 = await self._repair_and_resend(repairable, failures)
             confirmed.extend(c2)
             ledger.extend(l2)
         return confirmed, ledger
 
     async def _repair_and_resend(
-        self, records: Sequence[Outgoing]
+        self, records: Sequence[Outgoing], failures: FailureCounter
     ) -> tuple[list[Confirmed], list[LedgerEntry]]:
         assert self._repair is not None
         confirmed: list[Confirmed] = []
         ledger: list[LedgerEntry] = []
         fixed: list[Outgoing] = []
-        for record in records:
-            repaired = await self._repair(record)
-            if repaired is None:
-                ledger.append(self._waiting_parent(record))
-            else:
-                fixed.append(repaired)
-        if not fixed:
-            return confirmed, ledger
         try:
-            results = await self._upsert(fixed)
+            for record in records:
+                repaired = await self._repair(record)
+                if repaired is None:
+                    ledger.append(self._waiting_parent(record))
+                else:
+                    fixed.append(repaired)
+            results = await self._upsert(fixed) if fixed else []
         except (ServiceError, httpx.HTTPError) as exc:
-            reason = _failure_reason(exc)
-            ledger.extend(LedgerEntry(self._stream, o.key, o.rev, "failed", reason) for o in fixed)
+            error = exc if isinstance(exc, ServiceError) else ServiceError(str(exc))
+            failures.failed(error)
+            reason = _failure_reason(error)
+            done = {e.key for e in ledger}
+            ledger.extend(
+                LedgerEntry(self._stream, o.key, o.rev, "failed", reason, str(error)[:200])
+                for o in records
+                if o.key not in done
+            )
             return confirmed, ledger
         for record, result in zip(fixed, results, strict=True):
             if result.ok and result.zoho_id:
@@ -343,7 +360,11 @@ class BatchWriter:
                     module=self._module,
                     confirmed=confirmed,
                     ledger=ledger,
-                    watermark=batch.max_rev if self._moves_watermark else None,
+                    watermark=(
+                        batch.watermark
+                        if self._moves_watermark and outcome.broken is None
+                        else None
+                    ),
                 )
             )
         if self._on_progress is not None:
@@ -426,19 +447,32 @@ async def _aiter(
 
 
 async def _batches(items: AsyncIterator[Outgoing | Held]) -> AsyncGenerator[_Batch, None]:
-    """Cut items into batches of at most BATCH_SIZE outgoing records, keeping order."""
+    """Cut items into batches of at most BATCH_SIZE outgoing records, keeping order.
+
+    A full batch is handed out only when the next item is known, so that its watermark can
+    stay below a revision the next batch shares.
+    """
     seq = 0
     batch = _Batch(seq)
+    full: _Batch | None = None
     async for item in items:
+        rev = item.rev if isinstance(item, Outgoing) else item.entry.rev
+        if full is not None:
+            full.watermark = full.max_rev if rev > full.max_rev else full.max_rev - 1
+            yield full
+            full = None
         if isinstance(item, Outgoing):
             batch.outgoing.append(item)
-            batch.max_rev = max(batch.max_rev, item.rev)
         else:
             batch.held.append(item)
-            batch.max_rev = max(batch.max_rev, item.entry.rev)
+        batch.max_rev = max(batch.max_rev, rev)
         if len(batch.outgoing) >= BATCH_SIZE or len(batch.held) >= HELD_PER_BATCH:
-            yield batch
+            full = batch
             seq += 1
             batch = _Batch(seq)
+    if full is not None:
+        full.watermark = full.max_rev
+        yield full
     if batch.outgoing or batch.held:
+        batch.watermark = batch.max_rev
         yield batch

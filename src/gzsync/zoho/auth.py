@@ -263,6 +263,10 @@ class StaticTokenSource:
     async def token(self) -> str:
         """The token `fetch` gives now; ZohoAuthError if it is one Zoho already rejected."""
         token = self._fetch()
+        reset = getattr(self._fetch, "reset", None)
+        if token in self._rejected and callable(reset):
+            reset()  # the source cached the rejected token: ask it for a fresh one
+            token = self._fetch()
         register_secret(token)
         if token in self._rejected:
             raise ZohoAuthError(
