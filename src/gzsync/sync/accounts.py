@@ -20,7 +20,6 @@ The time budget is checked per window: a window whose affiliates were written is
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -33,6 +32,7 @@ from gzsync.sync.budget import Budget
 from gzsync.sync.context import RunContext
 from gzsync.sync.fetch import Fetched, spool_view
 from gzsync.sync.linking import link_affiliates
+from gzsync.sync.lookahead import cancel_pending, chunked
 from gzsync.sync.spool import Spool
 from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOutcome
 
@@ -100,7 +100,7 @@ async def _customer_items(
     a window whose affiliates were started is always finished (stopping inside it would
     make the next run write those affiliates again).
     """
-    windows = _windows(spool.iter_rows("customers", fetched.limit), WINDOW)
+    windows = chunked(spool.iter_rows("customers", fetched.limit), WINDOW)
     if ctx.budget.exhausted():
         _partial(ctx)
         return
@@ -124,11 +124,7 @@ async def _customer_items(
             ctx.heartbeat()
             window, task, upcoming = following, upcoming, None
     finally:
-        for pending in (task, upcoming):
-            if pending is not None and not pending.done():
-                pending.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await pending
+        await cancel_pending(task, upcoming)
 
 
 def _affiliates_task(
@@ -242,14 +238,3 @@ def _stopped(ctx: RunContext, outcome: WriteOutcome) -> None:
 def _partial(ctx: RunContext) -> None:
     ctx.report.status = "partial"
     ctx.report.message = "stopped at the time budget; the next run carries on"
-
-
-def _windows(rows: Iterator[Mapped | Rejected], size: int) -> Iterator[list[Mapped | Rejected]]:
-    window: list[Mapped | Rejected] = []
-    for row in rows:
-        window.append(row)
-        if len(window) >= size:
-            yield window
-            window = []
-    if window:
-        yield window

@@ -14,7 +14,6 @@ evicted, and resolved again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +23,7 @@ from gzsync.mapping.records import Mapped, Rejected, map_contact
 from gzsync.state.store import LedgerEntry
 from gzsync.sync.context import RunContext
 from gzsync.sync.fetch import Fetched, spool_view
+from gzsync.sync.lookahead import cancel_pending, chunked
 from gzsync.sync.spool import Spool
 from gzsync.sync.writer import BatchWriter, Held, Outgoing
 
@@ -112,7 +112,7 @@ async def _items(
     Parents are resolved a block of LOOKAHEAD contacts ahead, while the previous block's
     batches are in flight, so look-ups never stall the stream of upserts.
     """
-    blocks = _blocks(rows, LOOKAHEAD)
+    blocks = chunked(rows, LOOKAHEAD)
     block = next(blocks, None)
     task = _resolve_task(ctx, block, rejected)
     upcoming: asyncio.Task[dict[str, str]] | None = None
@@ -125,22 +125,7 @@ async def _items(
                 yield item
             block, task, upcoming = following, upcoming, None
     finally:
-        for pending in (task, upcoming):
-            if pending is not None and not pending.done():
-                pending.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await pending
-
-
-def _blocks(rows: Iterator[Mapped | Rejected], size: int) -> Iterator[list[Mapped | Rejected]]:
-    block: list[Mapped | Rejected] = []
-    for row in rows:
-        block.append(row)
-        if len(block) >= size:
-            yield block
-            block = []
-    if block:
-        yield block
+        await cancel_pending(task, upcoming)
 
 
 def _resolve_task(
