@@ -193,3 +193,11 @@ def test_sandbox_prints_its_urls_first_and_serves(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(timeout=20)
     assert proc.returncode == 0
+
+
+def test_version(tmp_path: Path) -> None:
+    from gzsync import __version__
+
+    result = gzsync("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"gzsync {__version__}"

@@ -8,8 +8,11 @@ credentials, nothing half-written · 75 another run holds the lock.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from gzsync import __version__
 from gzsync.cli import catalyst_cmd, check, demo, ops, run, sandbox, schedule
 
 app = typer.Typer(
@@ -21,6 +24,27 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gzsync {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Keep Zoho CRM in step with Galaxy ERP: customers, affiliates and contacts, one way,
+    incrementally. Start with `gzsync demo`; `gzsync COMMAND --help` explains each command."""
+
+
 app.command("run")(run.run_command)
 app.command("demo")(demo.demo_command)
 app.command("sandbox")(sandbox.sandbox_command)
