@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from gzsync.config import DEFAULT_CONTACT_COLUMNS
 from gzsync.mapping import normalize
@@ -71,7 +71,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which made
+# building a Mapped cost five times as much (a tenth of mapping a row). Treat it as read-only.
+@dataclass(slots=True)
 class Mapped:
     """A Galaxy row ready to upsert: its key, revision and Zoho payload.
 
@@ -109,10 +111,8 @@ _NORMALISERS: dict[Kind, Callable[[Any], Any]] = {
     "revision": normalize.revision,
 }
 
-# Fast-path families. The hot loop of _map_row handles the common shape of each kind
-# inline (a clean string, a finite number) and hands everything else to _resolve, the
-# general path that knows every odd case. Both give the same result: the fast path only
-# accepts values that _resolve would accept unchanged.
+# Fast-path families: the kinds whose common shape (a clean string, a finite number) the
+# compiled fill function of a plan checks inline; see _compile_fill.
 _SLOW, _TEXT, _NUMBER, _DIGITS, _PHONE = 0, 1, 2, 3, 4
 _FAST_FAMILY: dict[Kind, int] = {
     "text": _TEXT,
@@ -125,7 +125,7 @@ _FAST_FAMILY: dict[Kind, int] = {
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    """A rule prepared for the hot loop: its normaliser and check looked up once."""
+    """A rule prepared for mapping: its normaliser and check looked up once."""
 
     field: str
     sources: tuple[str, ...]
@@ -149,9 +149,12 @@ def _step(rule: FieldRule) -> _Step:
     )
 
 
-# (field, first source, fast family, limit, nullable, step): tuples unpack faster than
-# attribute reads in the loop that runs 20 times per row.
+# (field, first source, fast family, limit, nullable, step): one field of the fill function.
 _Hot = tuple[str, str, int, int, bool, _Step]
+
+#: A plan's compiled fill function: (row, row.get, key, rev, warnings) -> the payload.
+#: It raises _Refused when a field rejects the row, and appends to `warnings`.
+_Fill = Callable[[Mapping[str, Any], Callable[[str], Any], str, int, list[str]], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,7 @@ class _Plan:
     card_holders: bool  # customers: compute `card_holder`
     key_column: str
     rev_column: str
+    fill: _Fill
 
 
 def _hot(rule: FieldRule) -> _Hot:
@@ -188,22 +192,18 @@ def _plan(table: Table) -> _Plan:
         else:
             first_of[same] = rule.zoho_field
             hot.append(_hot(rule))
+    key, revision = _step(table.key), _step(table.revision)
     return _Plan(
-        _step(table.key),
-        _step(table.revision),
+        key,
+        revision,
         tuple(hot),
         tuple(copies),
         parent,
         table.entity == "customer",
         table.key.sources[0],
         table.revision.sources[0],
+        _compile_fill(key.field, revision.field, tuple(hot), tuple(copies)),
     )
-
-
-_CUSTOMER_PLAN = _plan(CUSTOMER)
-_AFFILIATE_PLAN = _plan(AFFILIATE)
-_CONTACT_PLAN = _plan(CONTACT)
-_contact_plans: dict[tuple[tuple[str, str], ...], _Plan] = {}
 
 
 class _Refused(Exception):
@@ -258,8 +258,133 @@ def _resolve(step: _Step, row: Mapping[str, Any], warnings: list[str]) -> tuple[
     return False, None
 
 
-_PHONE_MATCH = PHONE_PATTERN.fullmatch
-_PLAIN_NUMBER_MATCH = PLAIN_NUMBER.fullmatch
+_DROPPED = object()  # in a fill function's payload: the field stays out of it
+
+
+def _general(step: _Step, row: Mapping[str, Any], warnings: list[str]) -> Any:
+    """_resolve for the fill functions: the value, or _DROPPED."""
+    present, value = _resolve(step, row, warnings)
+    return value if present else _DROPPED
+
+
+def _without_dropped(
+    payload: dict[str, Any], copies: tuple[tuple[str, str], ...], warnings: list[str]
+) -> dict[str, Any]:
+    """The payload without its dropped fields, and a warning for each dropped copy."""
+    for field, original in copies:
+        if payload[original] is _DROPPED:
+            warnings.append(f"{field} dropped: same value as {original}")
+    return {field: value for field, value in payload.items() if value is not _DROPPED}
+
+
+# The fast path of each family, as (condition, value) source: it accepts only values that
+# _resolve would accept unchanged, so both paths give the same result. `raw` is the cell,
+# `{limit}` the field's limit; anything the conditions refuse goes to _general.
+_FAST_SOURCE: dict[int, tuple[tuple[str, str], ...]] = {
+    _SLOW: (),
+    # isprintable() is False for lone surrogates (and for tabs, newlines): a cheap C check
+    # that sends them to the general path.
+    _TEXT: (
+        (
+            "type(raw) is str and (t := raw.strip()) and len(t) <= {limit}"
+            " and (t.isascii() or t.isprintable())",
+            "t",
+        ),
+    ),
+    _NUMBER: (
+        # The comparisons are False for NaN too.
+        ("((kind := type(raw)) is float or kind is int) and -{limit} < raw < {limit}", "raw"),
+        (
+            "kind is str and _plain_number(raw) is not None"
+            ' and -{limit} < (n := float(raw) if "." in raw else int(raw)) < {limit}',
+            "n",
+        ),
+    ),
+    _DIGITS: (
+        (
+            "type(raw) is str and (t := raw.strip()) and t.isascii() and t.isdigit()"
+            " and len(t) <= {limit}",
+            "t",
+        ),
+    ),
+    _PHONE: (
+        (
+            "type(raw) is str and len(t := raw.translate(_phone_separators)) <= {limit}"
+            " and _phone_match(t) is not None",
+            "t",
+        ),
+    ),
+}
+
+
+def _compile_fill(
+    key_field: str,
+    rev_field: str,
+    hot: tuple[_Hot, ...],
+    copies: tuple[tuple[str, str], ...],
+) -> _Fill:
+    """A plan's fill function: the fields' fast paths as straight-line code.
+
+    Generated rather than a loop over the rules because the loop's own bookkeeping
+    (unpacking a rule, choosing its branch, one dict store per field) cost more than the
+    checks themselves: mapping a customer row got about a fifth faster. Each field reads::
+
+        raw = get(_column3)
+        if type(raw) is str and (t := raw.strip()) and len(t) <= 255 and (...):
+            v3 = t
+        elif raw is None:  # optional single-column fields only
+            v3 = None
+        else:
+            v3 = _general(_step3, row, warnings)
+
+    and one dict display builds the payload in rule order (key, revision, other fields,
+    then copies). Only names made here and integer limits reach the source: columns
+    and fields come from the namespace (contact columns come from configuration).
+    """
+    namespace: dict[str, Any] = {
+        "_general": _general,
+        "_without_dropped": _without_dropped,
+        "_plain_number": PLAIN_NUMBER.fullmatch,
+        "_phone_match": PHONE_PATTERN.fullmatch,
+        "_phone_separators": PHONE_SEPARATORS,
+        "_copies": copies,
+        "_key_field": key_field,
+        "_rev_field": rev_field,
+    }
+    lines = ["def fill(row, get, key, rev, warnings):"]
+    entries = ["_key_field: key", "_rev_field: rev"]
+    value_of: dict[str, str] = {}
+    for i, (field, column, family, limit, nullable, step) in enumerate(hot):
+        namespace[f"_column{i}"] = column
+        namespace[f"_field{i}"] = field
+        namespace[f"_step{i}"] = step
+        lines.append(f"    raw = get(_column{i})")
+        branches = [
+            (condition.format(limit=int(limit)), value) for condition, value in _FAST_SOURCE[family]
+        ]
+        if nullable:
+            branches.append(("raw is None", "None"))
+        for n, (condition, value) in enumerate(branches):
+            lines.append(f"    {'if' if n == 0 else 'elif'} {condition}:")
+            lines.append(f"        v{i} = {value}")
+        general = f"v{i} = _general(_step{i}, row, warnings)"
+        lines.append(f"    else:\n        {general}" if branches else f"    {general}")
+        entries.append(f"_field{i}: v{i}")
+        value_of[field] = f"v{i}"
+    for j, (field, original) in enumerate(copies):
+        namespace[f"_copy{j}"] = field
+        entries.append(f"_copy{j}: {value_of[original]}")
+    lines.append(f"    payload = {{{', '.join(entries)}}}")
+    # Every dropped value left a warning: without one, nothing needs filtering.
+    lines.append("    return _without_dropped(payload, _copies, warnings) if warnings else payload")
+    exec("\n".join(lines), namespace)  # noqa: S102 - our own source, see the docstring
+    return cast(_Fill, namespace["fill"])
+
+
+_CUSTOMER_PLAN = _plan(CUSTOMER)
+_AFFILIATE_PLAN = _plan(AFFILIATE)
+_CONTACT_PLAN = _plan(CONTACT)
+_contact_plans: dict[tuple[tuple[str, str], ...], _Plan] = {}
 
 
 def _row_hash(row: Mapping[str, Any]) -> str:
@@ -279,9 +404,7 @@ def _map_row(plan: _Plan, row: Mapping[str, Any]) -> Mapped | Rejected:
     if type(row) is not dict and not isinstance(row, Mapping):
         detail = f"the row is a {type(row).__name__} ({echo(row)}), not an object"
         return Rejected(_row_hash({"row": row}), 0, "invalid_row", None, detail)
-    # The warnings list is made only when needed: most rows have none, and every container
-    # allocated counts towards the garbage collector's next pass.
-    warnings: list[str] | None = None
+    warnings: list[str] = []
     get = row.get
     rev: Any = get(plan.rev_column)
     key: Any = get(plan.key_column)
@@ -292,65 +415,14 @@ def _map_row(plan: _Plan, row: Mapping[str, Any]) -> Mapped | Rejected:
         key = None
     if not key or len(key) > TEXT_MAX or (not key.isascii() and has_surrogates(key)):
         # ... and the general one, which also builds the rejections.
-        warnings = []
         key_and_rev = _key_and_revision(plan, row, warnings)
         if isinstance(key_and_rev, Rejected):
             return key_and_rev
         key, rev = key_and_rev
-
-    payload: dict[str, Any] = {plan.key.field: key, plan.revision.field: rev}
     try:
-        for field, column, family, limit, nullable, step in plan.hot:
-            raw = get(column)
-            if raw is None:
-                if nullable:
-                    payload[field] = None
-                    continue
-            elif family == _TEXT:
-                if type(raw) is str:
-                    text = raw.strip()
-                    # isprintable() is False for lone surrogates (and for tabs, newlines):
-                    # a cheap C check that sends them to the general path.
-                    if text and len(text) <= limit and (text.isascii() or text.isprintable()):
-                        payload[field] = text
-                        continue
-            elif family == _NUMBER:
-                kind = type(raw)
-                if kind is float or kind is int:
-                    if -limit < raw < limit:  # False for NaN too
-                        payload[field] = raw
-                        continue
-                elif kind is str and _PLAIN_NUMBER_MATCH(raw) is not None:
-                    value = float(raw) if "." in raw else int(raw)
-                    if -limit < value < limit:
-                        payload[field] = value
-                        continue
-            elif family == _DIGITS:
-                if type(raw) is str:
-                    text = raw.strip()
-                    if text and text.isascii() and text.isdigit() and len(text) <= limit:
-                        payload[field] = text
-                        continue
-            elif family == _PHONE and type(raw) is str:
-                text = raw.translate(PHONE_SEPARATORS)
-                if len(text) <= limit and _PHONE_MATCH(text) is not None:
-                    payload[field] = text
-                    continue
-            # Everything else: absent values of required fields, other types, bad values.
-            if warnings is None:
-                warnings = []
-            present, value = _resolve(step, row, warnings)
-            if present:
-                payload[field] = value
-        for field, original in plan.copies:
-            if original in payload:
-                payload[field] = payload[original]
-            else:
-                warnings = warnings if warnings is not None else []
-                warnings.append(f"{field} dropped: same value as {original}")
+        payload = plan.fill(row, get, key, rev, warnings)
         parent_key = None
         if plan.parent is not None:
-            warnings = warnings if warnings is not None else []
             parent_key = _parent_key(plan.parent, row, warnings)
     except _Refused as refused:
         return Rejected(key, rev, refused.reason, refused.field, refused.detail)
