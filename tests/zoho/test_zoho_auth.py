@@ -12,7 +12,7 @@ import pytest
 
 from gzsync.errors import ZohoAuthError, ZohoError
 from gzsync.http import RetryPolicy
-from gzsync.zoho.auth import TOKEN_KEY, TokenProvider
+from gzsync.zoho.auth import TOKEN_KEY, StaticTokenSource, TokenProvider
 
 SECRET = "client-secret-XYZ"
 REFRESH = "1000.refresh-ABC"
@@ -236,3 +236,45 @@ def test_non_json_answer() -> None:
     server.answer = lambda r: httpx.Response(200, text="<html>maintenance</html>")
     with pytest.raises(ZohoAuthError, match="not JSON"):
         asyncio.run(_provider(server, store, clock).token())
+
+
+class _CachingSource:
+    """A token source that caches its token (like a Catalyst Connection) until reset."""
+
+    def __init__(self, tokens: list[str]) -> None:
+        self._tokens = iter(tokens)
+        self._current: str | None = None
+        self.resets = 0
+
+    def __call__(self) -> str:
+        if self._current is None:
+            self._current = next(self._tokens)
+        return self._current
+
+    def reset(self) -> None:
+        self.resets += 1
+        self._current = None
+
+
+def test_static_source_asks_a_caching_source_anew_after_zoho_rejects_its_token() -> None:
+    source = _CachingSource(["1000.conn-1", "1000.conn-2"])
+    tokens = StaticTokenSource(source)
+
+    async def go() -> list[str]:
+        first = await tokens.token()
+        await tokens.invalidate(first)
+        return [first, await tokens.token()]
+
+    assert asyncio.run(go()) == ["1000.conn-1", "1000.conn-2"]
+    assert source.resets == 1
+
+
+def test_static_source_refuses_a_token_zoho_rejected_when_no_new_one_comes() -> None:
+    tokens = StaticTokenSource("1000.fixed")
+
+    async def go() -> None:
+        await tokens.invalidate(await tokens.token())
+        await tokens.token()
+
+    with pytest.raises(ZohoAuthError):
+        asyncio.run(go())
