@@ -64,6 +64,8 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         case_sensitive=True,
+        # `NAME=` (as .env.example ships optional names) means "not set", not "empty"
+        env_ignore_empty=True,
         extra="ignore",
         populate_by_name=True,
     )
