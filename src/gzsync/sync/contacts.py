@@ -34,8 +34,6 @@ KEY_FIELD = "Galaxy_Contact_ID"
 PARENT_MODULE = "Accounts"
 PARENT_KEY_FIELD = "Trader_ID"
 LOOKUP_FIELD = "Account_Name"
-#: Keys per COQL `in (...)` look-up (Zoho's maximum).
-CHUNK = 100
 #: Contacts whose parents are resolved together, ahead of the upserts.
 LOOKAHEAD = 1000
 
@@ -181,17 +179,15 @@ async def resolve_parents(
 ) -> dict[str, str]:
     """Trader_ID -> Zoho Account id: the id cache first, then COQL for the rest.
 
-    Keys in `skip` are not looked up in Zoho. The look-ups go out in chunks of at most 100
-    keys, concurrently (ZohoClient bounds how many calls are in flight).
+    Keys in `skip` are not looked up in Zoho. ZohoClient.ids_by_key sends the COQL chunks
+    of at most 100 keys concurrently.
     """
     if not keys:
         return {}
     ids = ctx.store.ids_get(PARENT_MODULE, keys)
     unknown = sorted(keys - ids.keys() - skip)
-    chunks = [unknown[i : i + CHUNK] for i in range(0, len(unknown), CHUNK)]
-    for found in await asyncio.gather(
-        *(ctx.zoho.ids_by_key(PARENT_MODULE, PARENT_KEY_FIELD, c) for c in chunks)
-    ):
+    if unknown:
+        found = await ctx.zoho.ids_by_key(PARENT_MODULE, PARENT_KEY_FIELD, unknown)
         if found:
             ctx.store.ids_put(PARENT_MODULE, found)
             ids.update(found)

@@ -192,8 +192,9 @@ class ZohoClient:
     async def ids_by_key(self, module: str, key_field: str, keys: Sequence[str]) -> dict[str, str]:
         """Zoho ids of the records whose `key_field` is one of `keys`: key -> id.
 
-        Looks up in COQL `in (...)` chunks of 100. Keys Zoho does not hold are absent from the
-        result; so are keys COQL cannot carry safely (a backslash), with a warning.
+        Looks up in COQL `in (...)` chunks of 100, sent concurrently. Keys Zoho does not hold
+        are absent from the result; so are keys COQL cannot carry safely (a backslash), with
+        a warning.
         """
         wanted: list[str] = []
         for key in dict.fromkeys(keys):
@@ -205,12 +206,19 @@ class ZohoClient:
                 )
                 continue
             wanted.append(key)
+        chunks = [
+            wanted[start : start + coql.MAX_IN_VALUES]
+            for start in range(0, len(wanted), coql.MAX_IN_VALUES)
+        ]
+        # the chunks go out together; the client's slots bound how many are in flight
+        answers = await asyncio.gather(
+            *(self.coql(coql.ids_by_key_query(module, key_field, c)) for c in chunks)
+        )
         found: dict[str, str] = {}
-        for start in range(0, len(wanted), coql.MAX_IN_VALUES):
-            chunk = wanted[start : start + coql.MAX_IN_VALUES]
+        for chunk, rows in zip(chunks, answers, strict=True):
             # COQL compares text case-insensitively; answer in the caller's spelling.
             spelling = {k.casefold(): k for k in chunk}
-            for row in await self.coql(coql.ids_by_key_query(module, key_field, chunk)):
+            for row in rows:
                 value, zoho_id = row.get(key_field), row.get("id")
                 if value is None or zoho_id is None:
                     continue
