@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -26,16 +25,6 @@ from gzsync.sandbox.serve import SandboxUrls, serve_sandboxes
 from gzsync.sandbox.zoho_records import field_metadata
 
 Metadata = dict[str, list[dict[str, Any]]]
-
-
-@pytest.fixture(autouse=True)
-def _drop_cli_log_handler() -> Iterator[None]:
-    """The commands point gzsync's log handler at CliRunner's stderr; detach it after."""
-    yield
-    root = logging.getLogger("gzsync")
-    for handler in list(root.handlers):
-        if handler.get_name() == "gzsync":
-            root.removeHandler(handler)
 
 
 def sandbox_metadata() -> Metadata:

@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.cli.process import gzsync
 from tests.e2e.helpers import Env, make_env, sync
 from typer.testing import CliRunner
 
 from gzsync.cli import app
 from gzsync.state.sqlite import SqliteStore, open_sqlite_store
 from gzsync.state.store import BatchCommit, LedgerEntry
-
-
-def gzsync(
-    *args: str, env: dict[str, str], cwd: Path, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """The CLI as users run it: a real process."""
-    return subprocess.run(
-        [sys.executable, "-m", "gzsync", *args],
-        env={**os.environ, **env},
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def entry(stream: Any, key: str, rev: int, kind: Any, reason: str) -> LedgerEntry:
@@ -114,7 +96,7 @@ def ledger_keys(db: str) -> list[tuple[str, str]]:
 
 
 def test_status_json_as_a_subprocess(state: dict[str, str], tmp_path: Path) -> None:
-    result = gzsync("status", "--json", "--runs", "2", env=state, cwd=tmp_path)
+    result = gzsync("status", "--json", "--runs", "2", inherit=True, env=state, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert list(data) == ["runs", "watermarks", "ledger", "ledger_total"]
@@ -155,7 +137,7 @@ def test_status_without_a_state_file_creates_none(tmp_path: Path) -> None:
 
 
 def test_ledger_lists_plain_lines_when_piped(state: dict[str, str], tmp_path: Path) -> None:
-    result = gzsync("ledger", "--entity", "customers", env=state, cwd=tmp_path)
+    result = gzsync("ledger", "--entity", "customers", inherit=True, env=state, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = [line.split("\t") for line in result.stdout.splitlines()]
     assert [(f[0], f[1], f[4]) for f in lines] == [
@@ -218,7 +200,7 @@ def test_ledger_drop_exit_codes(state: dict[str, str], tmp_path: Path) -> None:
     assert ambiguous.exit_code == 2
     assert "--entity" in ambiguous.stderr
     args = ("ledger", "drop", "SAME", "--entity", "affiliates", "--yes")
-    result = gzsync(*args, env=state, cwd=tmp_path)
+    result = gzsync(*args, inherit=True, env=state, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     keys = ledger_keys(state["STATE_DB"])
     assert ("affiliates", "SAME") not in keys
@@ -229,7 +211,7 @@ def test_ledger_drop_exit_codes(state: dict[str, str], tmp_path: Path) -> None:
 
 
 def test_report_writes_the_last_run_here(state: dict[str, str], tmp_path: Path) -> None:
-    result = gzsync("report", env=state, cwd=tmp_path)
+    result = gzsync("report", inherit=True, env=state, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     path = tmp_path / result.stdout.strip()
     assert path.name == "gzsync-report-20240102T000000Z-r2.html"
@@ -278,7 +260,9 @@ def test_ledger_retry_runs_a_sync_now(sandboxes: Env, tmp_path: Path) -> None:
     store.close()  # a refused record is retried only when it changes, or when asked to
 
     env = {**sandboxes.urls.env(), "STATE_DB": str(sandboxes.state_db)}
-    result = gzsync("ledger", "retry", key, "--json", "--quiet", env=env, cwd=tmp_path)
+    result = gzsync(
+        "ledger", "retry", key, "--json", "--quiet", inherit=True, env=env, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["status"] == "success"
@@ -301,7 +285,7 @@ def test_ledger_retry_checks_the_configuration_before_marking(state: dict[str, s
 def test_catalyst_init(tmp_path: Path) -> None:
     target = tmp_path / "fn"
     args = ("catalyst", "init", str(target), "--function-name", "sync_job")
-    result = gzsync(*args, env={}, cwd=tmp_path)
+    result = gzsync(*args, inherit=True, env={}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     config = json.loads((target / "catalyst-config.json").read_text())
     assert config["deployment"]["name"] == "sync_job"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.cli.process import gzsync
 from tests.e2e.helpers import Env, make_env
 
 from gzsync.state.sqlite import open_sqlite_store
@@ -29,22 +29,6 @@ REPORT_KEYS = {
     "duration_s",
 }
 COUNT_KEYS = {"fetched", "inserted", "updated", "rejected", "failed"}
-
-
-def gzsync(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """Run `python -m gzsync ARGS` with only the given environment (plus PATH/HOME)."""
-    base = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
-    return subprocess.run(
-        [sys.executable, "-m", "gzsync", *args],
-        env={**base, **(env or {})},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 @pytest.fixture

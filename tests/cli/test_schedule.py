@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 import os
 import random
 import signal
@@ -24,16 +23,6 @@ from gzsync.errors import ConfigError, LockHeldError, StateError
 from gzsync.ops.schedule import Scheduler, StopRequest, parse_every, stop_on_signals
 from gzsync.state.sqlite import open_sqlite_store
 from gzsync.sync.report import RunReport
-
-
-@pytest.fixture(autouse=True)
-def _drop_cli_log_handler() -> Iterator[None]:
-    """The commands point gzsync's log handler at CliRunner's stderr; detach it after."""
-    yield
-    root = logging.getLogger("gzsync")
-    for handler in list(root.handlers):
-        if handler.get_name() == "gzsync":
-            root.removeHandler(handler)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.kvstore import MemoryStore
 
 from gzsync.errors import GalaxyAuthError, GalaxyError, GalaxyResponseError
 from gzsync.galaxy import client as galaxy_client
@@ -22,22 +23,6 @@ from gzsync.sandbox import credentials
 from gzsync.sandbox.serve import ServedApp
 
 PASSWORD = "pw-Sekr3t&="
-
-
-class MemoryStore:
-    """The key/value part of the StateStore protocol, in a dict."""
-
-    def __init__(self) -> None:
-        self.kv: dict[str, str] = {}
-
-    def kv_get(self, key: str) -> str | None:
-        return self.kv.get(key)
-
-    def kv_put(self, key: str, value: str, ttl_s: float | None = None) -> None:
-        self.kv[key] = value
-
-    def kv_delete(self, key: str) -> None:
-        self.kv.pop(key, None)
 
 
 class FakeGalaxy:

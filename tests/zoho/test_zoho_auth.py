@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.kvstore import MemoryStore
 
 from gzsync.errors import ZohoAuthError, ZohoError
 from gzsync.http import RetryPolicy
@@ -16,24 +17,6 @@ from gzsync.zoho.auth import TOKEN_KEY, StaticTokenSource, TokenProvider
 
 SECRET = "client-secret-XYZ"
 REFRESH = "1000.refresh-ABC"
-
-
-class MemoryStore:
-    """The key/value part of the StateStore protocol, in a dict (expiry ignored)."""
-
-    def __init__(self) -> None:
-        self.kv: dict[str, str] = {}
-        self.ttls: dict[str, float | None] = {}
-
-    def kv_get(self, key: str) -> str | None:
-        return self.kv.get(key)
-
-    def kv_put(self, key: str, value: str, ttl_s: float | None = None) -> None:
-        self.kv[key] = value
-        self.ttls[key] = ttl_s
-
-    def kv_delete(self, key: str) -> None:
-        self.kv.pop(key, None)
 
 
 class Clock:

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.kvstore import MemoryStore
 
 from gzsync.errors import ZohoRequestError
 from gzsync.http import RetryPolicy
@@ -17,23 +18,6 @@ from gzsync.sandbox.serve import ServedApp
 from gzsync.sandbox.zoho import create_zoho_app
 from gzsync.zoho.auth import TokenProvider
 from gzsync.zoho.client import ZohoClient
-
-
-class MemoryStore:
-    """The key/value part of the StateStore protocol, in a dict."""
-
-    def __init__(self) -> None:
-        self.kv: dict[str, str] = {}
-
-    def kv_get(self, key: str) -> str | None:
-        return self.kv.get(key)
-
-    def kv_put(self, key: str, value: str, ttl_s: float | None = None) -> None:
-        self.kv[key] = value
-
-    def kv_delete(self, key: str) -> None:
-        self.kv.pop(key, None)
-
 
 # -- scripted CRM ------------------------------------------------------------------------
 

@@ -1,0 +1,34 @@
+"""Running the CLI as users do: `python -m gzsync` in a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+#: What a subprocess keeps of this environment unless told to inherit it all.
+_BASE = ("PATH", "HOME", "LANG")
+
+
+def gzsync(
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    stdin: str | None = None,
+    inherit: bool = False,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m gzsync ARGS` with `env` on top of PATH/HOME/LANG (or of the whole
+    environment with `inherit`)."""
+    base = dict(os.environ) if inherit else {k: os.environ[k] for k in _BASE if k in os.environ}
+    return subprocess.run(
+        [sys.executable, "-m", "gzsync", *args],
+        env={**base, **(env or {})},
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
