@@ -78,7 +78,8 @@ async def spool_view(
     retry = retry_set(ctx, stream)
     # An affiliate waiting in the ledger is retried through its card holder: the affiliate
     # row carries the card holder's revision, so that customer revision is re-read too.
-    retry_revs = set(retry_set(ctx, "affiliates").values()) if stream == "customers" else set()
+    affiliates = retry_set(ctx, "affiliates") if stream == "customers" else {}
+    retry_revs = set(affiliates.values())
     floor = math.inf if start.rev is None else start.rev
     if retry or retry_revs:
         floor = min(floor, min([*retry.values(), *retry_revs]) - 1)
@@ -96,7 +97,7 @@ async def spool_view(
     spool.flush()
     gone = spool.missing(stream, retry.keys())
     if retry_revs and not ctx.options.dry_run:
-        _settle_orphan_affiliates(ctx, spool)
+        _settle_orphan_affiliates(ctx, spool, affiliates)
     if gone and not ctx.options.dry_run:
         # The row left Galaxy (deleted or re-keyed): stop retrying it, keep it visible.
         ctx.store.commit_batch(
@@ -129,21 +130,20 @@ async def spool_view(
     return fetched
 
 
-def _settle_orphan_affiliates(ctx: RunContext, spool: Spool) -> None:
-    """Affiliate entries whose card holder is no longer a card holder at that revision
-    cannot be retried through it: keep them visible, stop re-reading for them."""
+def _settle_orphan_affiliates(ctx: RunContext, spool: Spool, retried: dict[str, int]) -> None:
+    """Retried affiliate entries whose card holder is no longer a card holder at that
+    revision cannot be retried through it: keep them visible, stop re-reading for them."""
     orphans = [
         LedgerEntry(
             "affiliates",
-            e.key,
-            e.rev,
+            key,
+            rev,
             "rejected",
             "no_card_holder",
             "no card holder of this revision any more",
         )
-        for e in ctx.store.ledger_list("affiliates")
-        if (e.kind in RETRIED_EVERY_RUN or e.retry_requested)
-        and not spool.has_card_holder_rev(e.rev)
+        for key, rev in retried.items()
+        if not spool.has_card_holder_rev(rev)
     ]
     if orphans:
         ctx.store.commit_batch(BatchCommit(stream="affiliates", module="", ledger=orphans))
