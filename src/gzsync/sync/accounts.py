@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from gzsync.galaxy.filters import Condition, Op
 from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_customer
 from gzsync.state.store import LedgerEntry
-from gzsync.sync.budget import Budget
 from gzsync.sync.context import RunContext
 from gzsync.sync.fetch import Fetched, spool_view
 from gzsync.sync.linking import link_affiliates
@@ -216,7 +215,6 @@ def _writer(ctx: RunContext, stream: str, *, moves_watermark: bool) -> BatchWrit
         module=MODULE,
         duplicate_field=KEY_FIELD,
         counts=counts,
-        budget=Budget(),
         concurrency=ctx.settings.zoho_concurrency,
         moves_watermark=moves_watermark,
         dry_run=ctx.options.dry_run,

@@ -116,7 +116,7 @@ class BatchWriter:
         module: str,
         duplicate_field: str,
         counts: EntityCounts,
-        budget: Budget,
+        budget: Budget | None = None,
         concurrency: int = 4,
         moves_watermark: bool = True,
         dry_run: bool = False,
@@ -158,7 +158,7 @@ class BatchWriter:
         source = _batches(_aiter(items))
         try:
             async for batch in source:
-                if self._budget.exhausted():
+                if self._budget is not None and self._budget.exhausted():
                     outcome.stopped = "budget"
                     break
                 if failures.tripped:
