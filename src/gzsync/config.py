@@ -109,7 +109,10 @@ class Settings(BaseSettings):
     session_file: Path | None = Field(None, validation_alias="SESSION_FILE")
     debug: bool = Field(False, validation_alias="DEBUG")
     dev_limit: int | None = Field(None, gt=0, validation_alias="DEV_LIMIT")
-    watermark_reread: int = Field(100_000, ge=0, validation_alias="WATERMARK_REREAD")
+    #: None: a store without a watermark reads Galaxy from the start (and sends only what
+    #: Zoho lacks); a number caps that read at Zoho's max `Rev_Number` minus it
+    watermark_reread: int | None = Field(None, ge=0, validation_alias="WATERMARK_REREAD")
+    affiliate_full_read_every: int = Field(12, ge=1, validation_alias="AFFILIATE_FULL_READ_EVERY")
     max_duration_s: float | None = Field(None, gt=0, validation_alias="MAX_DURATION")
     lock_ttl_s: int = Field(900, gt=0, validation_alias="LOCK_TTL")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from gzsync.config import DEFAULT_CONTACT_COLUMNS
 from gzsync.mapping.records import Mapped, map_affiliate, map_contact, map_customer
-from gzsync.sync.linking import link_affiliates
+from gzsync.sync.linking import card_holders_of, link_affiliates
 
 
 @dataclass(slots=True)
@@ -60,7 +60,8 @@ def expected_accounts(
         item = map_customer(row)
         if isinstance(item, Mapped) and (item.key not in by_key or by_key[item.key].rev < item.rev):
             by_key[item.key] = item
-    card_holders = {m.rev: m.key for m in by_key.values() if m.card_holder}
+    # several card holders may share a revision: all of them, told apart by the link rule
+    card_holders = card_holders_of(by_key.values())
     mapped_affiliates = [a for a in map(map_affiliate, affiliate_rows) if isinstance(a, Mapped)]
     plan = link_affiliates(card_holders, mapped_affiliates)
     return by_key, {a.key: a for a in plan.affiliates}, dict(plan.links)

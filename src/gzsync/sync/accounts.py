@@ -14,7 +14,18 @@
 
 Windows keep memory flat and bound how far Zoho's `Rev_Number` can run ahead of the
 customers written (affiliates carry their card holder's revision): at most two windows.
-The time budget is checked per window: a window whose affiliates were written is finished.
+The time budget is checked per window: a window whose affiliates were written is finished,
+and a stop ends the stream with a `Cut` at the next window's first revision, so the
+watermark stays below a revision the stop left unfinished.
+
+A customer's own row always wins over an affiliate row with the same key: an affiliate
+that is also a customer (in this run's spool, or written as a customer by an earlier run:
+the `CUSTOMER_IDS` entries of the id cache) is never upserted from its affiliate row; it
+only supplies the link (its id; a customer of this run not yet in Zoho is upserted from
+its own row first).
+
+Every `AFFILIATE_FULL_READ_EVERY` runs, and when the state store is empty but Zoho is not,
+the phase reads everything and sends only the differences (:mod:`gzsync.sync.fullread`).
 """
 
 from __future__ import annotations
@@ -23,17 +34,18 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gzsync.galaxy.filters import Condition, Op
 from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_customer
 from gzsync.state.store import LedgerEntry
+from gzsync.sync import fullread
 from gzsync.sync.context import RunContext
-from gzsync.sync.fetch import Fetched, spool_view
-from gzsync.sync.linking import link_affiliates
+from gzsync.sync.fetch import Fetched, settle_full_read, spool_view, stream_start
+from gzsync.sync.linking import card_holders_of, link_affiliates
 from gzsync.sync.lookahead import cancel_pending, chunked
 from gzsync.sync.spool import Spool
-from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOutcome
+from gzsync.sync.writer import BatchWriter, Cut, Held, Item, Outgoing, WriteOutcome
 
 log = logging.getLogger("gzsync.sync.accounts")
 
@@ -41,12 +53,23 @@ MODULE = "Accounts"
 KEY_FIELD = "Trader_ID"
 #: Customers per window (see the module docstring).
 WINDOW = 5000
+#: Id cache "module" of the Accounts written from a customer row (see the module docstring).
+CUSTOMER_IDS = "Accounts:customers"
 
 
 async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
-    """Steps 1-3: customers since the starting point, then their affiliate rows, spooled."""
+    """Steps 1-3: customers since the starting point, then their affiliate rows, spooled.
+
+    A full read (an empty store with a non-empty Zoho, or the periodic affiliate read)
+    reads every customer and the whole affiliate view, and marks what Zoho already holds.
+    """
     settings = ctx.settings
     t0 = time.monotonic()
+    start = await stream_start(ctx, "customers", MODULE)
+    compare = start.source == "zoho" or (
+        start.source == "state"
+        and fullread.full_read_due(ctx.store, settings.affiliate_full_read_every)
+    )
     fetched = await spool_view(
         ctx,
         stream="customers",
@@ -55,15 +78,36 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
         rev_column="THIRDPARTYREVNUM",
         mapper=map_customer,
         spool=spool,
+        start=start,
+        from_start=compare,
     )
     first_card = spool.min_card_holder_rev()
-    if first_card is not None:
+    whole = compare or start.rev is None or start.rev <= 0
+    if first_card is not None or compare:
+        conditions = (
+            [] if whole else [Condition("AFFILIATES_REVNUM", Op.GreaterOrEqual, first_card or 0)]
+        )
         await ctx.galaxy.read_view(
             settings.galaxy_affiliates_view,
-            [Condition("AFFILIATES_REVNUM", Op.GreaterOrEqual, first_card)],
+            conditions,
             lambda row: spool.add_affiliate(map_affiliate(row)),
         )
         spool.flush()
+    if compare:
+        await fullread.read_zoho(
+            ctx,
+            spool,
+            module=MODULE,
+            key_field=KEY_FIELD,
+            fields=fullread.AFFILIATE_FIELDS,
+            link_field="Affiliate_To",
+        )
+        skipped = fullread.skip_unchanged_accounts(spool, WINDOW)
+        log.info("customers: %d already in Zoho as they should be", skipped)
+        fetched = replace(fetched, selected=spool.count("customers"))
+        ctx.report.customers.fetched = fetched.to_process
+        ctx.progress.start("customers", fetched.to_process)
+    fetched = replace(fetched, full=whole)
     ctx.report.phases["read_accounts"] = time.monotonic() - t0
     return fetched
 
@@ -74,6 +118,14 @@ async def write_accounts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     writer = _writer(ctx, "customers", moves_watermark=True)
     outcome = await writer.write(_customer_items(ctx, spool, fetched))
     _stopped(ctx, outcome)
+    if ctx.stopped:
+        # only what was processed counts as fetched; the rest is read again next run
+        ctx.report.customers.fetched = outcome.processed
+    elif not ctx.options.dry_run:
+        if fetched.full:
+            settle_full_read(ctx, "customers", fetched)
+        if ctx.options.since_rev is None or fetched.full:
+            fullread.record_accounts_run(ctx.store, full=fetched.full)
     ctx.report.phases["write_accounts"] = time.monotonic() - t1
     ctx.report.watermark_after["customers"] = (
         ctx.store.get_watermark("customers") if not ctx.options.dry_run else fetched.start.rev
@@ -89,22 +141,23 @@ class _Affiliates:
     waiting: dict[str, str]  # customer key -> its affiliate that failed in transit
 
 
-async def _customer_items(
-    ctx: RunContext, spool: Spool, fetched: Fetched
-) -> AsyncIterator[Outgoing | Held]:
+async def _customer_items(ctx: RunContext, spool: Spool, fetched: Fetched) -> AsyncIterator[Item]:
     """Customers in revision order, window by window, each after its window's affiliates.
 
     The next window's affiliates are written while this window's customers are, so the
     batch stream never drains at a window boundary. The time budget is checked per window:
     a window whose affiliates were started is always finished (stopping inside it would
-    make the next run write those affiliates again).
+    make the next run write those affiliates again). A stop ends the items with a `Cut` at
+    the next window's first revision: that revision may be shared with this window's last
+    rows, and the next run must read it again.
     """
     windows = chunked(spool.iter_rows("customers", fetched.limit), WINDOW)
     if ctx.budget.exhausted():
         _partial(ctx)
         return
     window = next(windows, None)
-    task = _affiliates_task(ctx, spool, window)
+    compared = fetched.full and ctx.options.since_rev is None
+    task = _affiliates_task(ctx, spool, window, compared)
     upcoming: asyncio.Task[_Affiliates] | None = None
     try:
         while window is not None and task is not None:
@@ -115,11 +168,17 @@ async def _customer_items(
             if following is not None:
                 if ctx.budget.exhausted():
                     _partial(ctx)
+                    cut: int | None = following[0].rev
                     following = None
                 else:
-                    upcoming = _affiliates_task(ctx, spool, following)
-            for item in _customers_of(ctx, window, affiliates):
+                    cut = None
+                    upcoming = _affiliates_task(ctx, spool, following, compared)
+            else:
+                cut = None
+            for item in _customers_of(ctx, window, affiliates, fetched.settles):
                 yield item
+            if cut is not None:
+                yield Cut(cut)
             ctx.heartbeat()
             window, task, upcoming = following, upcoming, None
     finally:
@@ -127,19 +186,24 @@ async def _customer_items(
 
 
 def _affiliates_task(
-    ctx: RunContext, spool: Spool, window: list[Mapped | Rejected] | None
+    ctx: RunContext, spool: Spool, window: list[Mapped | Rejected] | None, full: bool
 ) -> asyncio.Task[_Affiliates] | None:
     if window is None:
         return None
-    return asyncio.create_task(_write_affiliates(ctx, spool, window))
+    return asyncio.create_task(_write_affiliates(ctx, spool, window, full))
 
 
 async def _write_affiliates(
-    ctx: RunContext, spool: Spool, window: list[Mapped | Rejected]
+    ctx: RunContext, spool: Spool, window: list[Mapped | Rejected], compared: bool
 ) -> _Affiliates:
-    """Link the window's card holders (pure) and upsert their affiliates."""
+    """Link the window's card holders (pure) and upsert their affiliates.
+
+    An affiliate that is also a customer is not upserted from its affiliate row (the
+    customer's own row wins); in a compared full read, an affiliate Zoho already holds as
+    it should be is not sent again.
+    """
     report = ctx.report
-    card_holders = {m.rev: m.key for m in window if isinstance(m, Mapped) and m.card_holder}
+    card_holders = card_holders_of(m for m in window if isinstance(m, Mapped))
     if not card_holders:
         return _Affiliates({}, {}, {})
     rows = spool.affiliates_between(min(card_holders), max(card_holders))
@@ -151,22 +215,47 @@ async def _write_affiliates(
         if isinstance(r, Rejected) and r.rev in card_holders
     ]
     report.affiliates.fetched += len(plan.affiliates) + len(held)
-    items: list[Outgoing | Held] = [Outgoing(a.key, a.rev, a.payload) for a in plan.affiliates]
+    keys = [a.key for a in plan.affiliates]
+    customers = spool.rows_of("customers", keys)
+    registered = ctx.store.ids_get(CUSTOMER_IDS, [k for k in keys if k not in customers])
+    known = spool.zoho_of(MODULE, keys) if compared else {}
+    ids: dict[str, str] = {}
+    items: list[Outgoing | Held] = []
+    for affiliate in plan.affiliates:
+        own = customers.get(affiliate.key)
+        zoho = known.get(affiliate.key)
+        if own is not None:
+            if zoho is not None and zoho.rev is not None and zoho.rev >= own.rev:
+                ids[affiliate.key] = zoho.zoho_id
+            elif isinstance(own, Mapped):  # its own row, so the link has an id to point at
+                items.append(Outgoing(own.key, own.rev, own.payload))
+            # a rejected customer has no Account to link: the link Zoho has is left alone
+        elif affiliate.key in registered:
+            ids[affiliate.key] = registered[affiliate.key]
+        elif zoho is not None and not fullread.affiliate_differs(affiliate, zoho):
+            ids[affiliate.key] = zoho.zoho_id
+        else:
+            items.append(Outgoing(affiliate.key, affiliate.rev, affiliate.payload))
     items.extend(held)
     outcome = await _writer(ctx, "affiliates", moves_watermark=False).write(items)
     _stopped(ctx, outcome)
+    ids.update(outcome.ids)
     # Every card holder of an affiliate that failed in transit waits with it, linked or
     # not: re-reading the card holder next run is what retries the affiliate.
     waiting = {
-        card_holders[r.rev]: r.key
-        for r in rows
-        if isinstance(r, Mapped) and r.key in outcome.transient_keys and r.rev in card_holders
+        customer: key
+        for customer, members in plan.members.items()
+        for key in members
+        if key in outcome.transient_keys
     }
-    return _Affiliates(plan.links, outcome.ids, waiting)
+    return _Affiliates(plan.links, ids, waiting)
 
 
 def _customers_of(
-    ctx: RunContext, window: list[Mapped | Rejected], affiliates: _Affiliates
+    ctx: RunContext,
+    window: list[Mapped | Rejected],
+    affiliates: _Affiliates,
+    settles: dict[str, int],
 ) -> Iterator[Outgoing | Held]:
     report = ctx.report
     for item in window:
@@ -202,7 +291,7 @@ def _customers_of(
         # else: the affiliate was refused (it waits in the ledger with its reason): leave
         # the link Zoho has untouched rather than clear it; `gzsync ledger retry` of the
         # affiliate re-reads this card holder.
-        yield Outgoing(item.key, item.rev, payload)
+        yield Outgoing(item.key, item.rev, payload, settles=settles.get(item.key))
 
 
 def _writer(ctx: RunContext, stream: str, *, moves_watermark: bool) -> BatchWriter:
@@ -220,6 +309,7 @@ def _writer(ctx: RunContext, stream: str, *, moves_watermark: bool) -> BatchWrit
         dry_run=ctx.options.dry_run,
         failures=ctx.failures,
         collect_ids=stream == "affiliates",
+        also_ids=CUSTOMER_IDS if stream == "customers" else None,
         on_progress=(lambda n: ctx.progress.advance("customers", n))
         if stream == "customers"
         else None,

@@ -17,12 +17,14 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from functools import partial
 
 from gzsync.mapping.records import Mapped, Rejected, map_contact
 from gzsync.state.store import LedgerEntry
+from gzsync.sync import fullread
 from gzsync.sync.context import RunContext
-from gzsync.sync.fetch import Fetched, spool_view
+from gzsync.sync.fetch import Fetched, settle_full_read, spool_view, stream_start
 from gzsync.sync.lookahead import cancel_pending, chunked
 from gzsync.sync.spool import Spool
 from gzsync.sync.writer import BatchWriter, Held, Outgoing
@@ -43,6 +45,9 @@ async def read_contacts(ctx: RunContext, spool: Spool) -> Fetched:
     settings = ctx.settings
     columns = settings.galaxy_contact_columns
     t0 = time.monotonic()
+    start = await stream_start(ctx, "contacts", MODULE)
+    # an empty store with a Zoho that holds contacts: read all, send what Zoho lacks
+    compare = start.source == "zoho"
     fetched = await spool_view(
         ctx,
         stream="contacts",
@@ -51,7 +56,16 @@ async def read_contacts(ctx: RunContext, spool: Spool) -> Fetched:
         rev_column=columns["CONTACTS_REVNUM"],
         mapper=partial(map_contact, columns=columns),
         spool=spool,
+        start=start,
+        from_start=compare,
     )
+    if compare:
+        await fullread.read_zoho(ctx, spool, module=MODULE, key_field=KEY_FIELD)
+        spool.skip_held_by_zoho("contacts", MODULE)
+        fetched = replace(fetched, selected=spool.count("contacts"))
+        ctx.report.contacts.fetched = fetched.to_process
+        ctx.progress.start("contacts", fetched.to_process)
+    fetched = replace(fetched, full=compare or start.rev is None or start.rev <= 0)
     ctx.report.phases["read_contacts"] = time.monotonic() - t0
     return fetched
 
@@ -84,14 +98,17 @@ async def write_contacts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
         e.key for e in ctx.store.ledger_list("customers", kind="rejected")
     }
     rows = spool.iter_rows("contacts", fetched.limit)
-    outcome = await writer.write(_items(ctx, rows, rejected))
+    outcome = await writer.write(_items(ctx, rows, rejected, fetched.settles))
     report.phases["write_contacts"] = time.monotonic() - t1
     if outcome.stopped == "budget":
         report.status = "partial"
         report.message = "stopped at the time budget; the next run carries on"
+        report.contacts.fetched = outcome.processed  # the rest is read again next run
     elif outcome.stopped == "failures":
         assert outcome.error is not None
         raise outcome.error
+    elif fetched.full:
+        settle_full_read(ctx, "contacts", fetched)
     report.watermark_after["contacts"] = (
         ctx.store.get_watermark("contacts") if not ctx.options.dry_run else fetched.start.rev
     )
@@ -103,7 +120,10 @@ def _progressed(ctx: RunContext, n: int) -> None:
 
 
 async def _items(
-    ctx: RunContext, rows: Iterator[Mapped | Rejected], rejected: set[str]
+    ctx: RunContext,
+    rows: Iterator[Mapped | Rejected],
+    rejected: set[str],
+    settles: dict[str, int],
 ) -> AsyncIterator[Outgoing | Held]:
     """Contacts ready to upsert (parent resolved) or held, in revision order.
 
@@ -119,7 +139,7 @@ async def _items(
             following = next(blocks, None)
             upcoming = _resolve_task(ctx, following, rejected)
             ids = await task
-            for item in _ready(ctx, block, ids):
+            for item in _ready(ctx, block, ids, settles):
                 yield item
             block, task, upcoming = following, upcoming, None
     finally:
@@ -136,7 +156,7 @@ def _resolve_task(
 
 
 def _ready(
-    ctx: RunContext, chunk: list[Mapped | Rejected], ids: dict[str, str]
+    ctx: RunContext, chunk: list[Mapped | Rejected], ids: dict[str, str], settles: dict[str, int]
 ) -> list[Outgoing | Held]:
     out: list[Outgoing | Held] = []
     for item in chunk:
@@ -167,7 +187,15 @@ def _ready(
             continue
         payload = dict(item.payload)
         payload[LOOKUP_FIELD] = {"id": parent_id}
-        out.append(Outgoing(item.key, item.rev, payload, parent_key=item.parent_key))
+        out.append(
+            Outgoing(
+                item.key,
+                item.rev,
+                payload,
+                parent_key=item.parent_key,
+                settles=settles.get(item.key),
+            )
+        )
     return out
 
 
@@ -207,4 +235,6 @@ async def _repair(ctx: RunContext, record: Outgoing) -> Outgoing | None:
     ctx.store.ids_put(PARENT_MODULE, {record.parent_key: parent_id})
     payload = dict(record.payload)
     payload[LOOKUP_FIELD] = {"id": parent_id}
-    return Outgoing(record.key, record.rev, payload, parent_key=record.parent_key)
+    return Outgoing(
+        record.key, record.rev, payload, parent_key=record.parent_key, settles=record.settles
+    )

@@ -4,6 +4,14 @@ A run reads rows changed since the stream's starting point, and reaches further 
 enough to re-read the current row of every ledger entry that is retried every run (failed
 calls, records waiting for a parent). Rows at or below the starting point that are not being
 retried are skipped as they stream past; nothing else is held in memory.
+
+Retried records are found by key, not only by revision: Galaxy may restore a row to a
+revision *below* its ledger entry (a restore from a backup). A retried key the ranged read
+did not return is looked for in the rest of the view (one more read, of the rows at or below
+the floor) before it is called `not_in_galaxy`. A retried key whose current row has a lower
+revision than its entry is sent with `settles` set to the entry's revision, so that Zoho's
+confirmation of the key's current row resolves the entry (else it would be re-sent every
+run, and the run would never report success).
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gzsync.galaxy.filters import Condition, Op
@@ -34,6 +42,10 @@ class Fetched:
     retried: int  # ledger entries re-read
     gone: int  # ledger entries whose row Galaxy no longer has
     limit: int | None  # --limit / DEV_LIMIT: only this many lowest revisions are processed
+    #: retried keys whose current row is below their ledger entry: key -> the entry's revision
+    settles: dict[str, int] = field(default_factory=dict)
+    read_max: int | None = None  # the highest revision Galaxy sent
+    full: bool = False  # read from the start and compared with Zoho (see sync.fullread)
 
     @property
     def to_process(self) -> int:
@@ -58,21 +70,17 @@ async def spool_view(
     rev_column: str,
     mapper: Callable[[Mapping[str, Any]], Mapped | Rejected],
     spool: Spool,
+    start: Start | None = None,
+    from_start: bool = False,
 ) -> Fetched:
     """Read `view` from the stream's starting point on, keeping this run's rows in `spool`.
 
     Records the starting point in the report, and the number of rows to process.
+    `from_start` reads and keeps every row (a full read; the caller compares with Zoho).
     """
     settings = ctx.settings
-    start = await starting_point(
-        store=ctx.store,
-        zoho=ctx.zoho,
-        stream=stream,
-        module=module,
-        since_rev=ctx.options.since_rev,
-        reread=settings.watermark_reread,
-        method=settings.zoho_watermark_read,
-    )
+    if start is None:
+        start = await stream_start(ctx, stream, module)
     ctx.report.watermark_before[stream] = start.rev
     log.info("%s: reading revisions above %s (from %s)", stream, start.rev, start.source)
     retry = retry_set(ctx, stream)
@@ -80,22 +88,43 @@ async def spool_view(
     # row carries the card holder's revision, so that customer revision is re-read too.
     affiliates = retry_set(ctx, "affiliates") if stream == "customers" else {}
     retry_revs = set(affiliates.values())
-    floor = math.inf if start.rev is None else start.rev
+    floor = math.inf if start.rev is None or from_start else start.rev
     if retry or retry_revs:
         floor = min(floor, min([*retry.values(), *retry_revs]) - 1)
     conditions = (
         [] if floor == math.inf or floor <= 0 else [Condition(rev_column, Op.Greater, int(floor))]
     )
-    low = start.rev
+    low = None if from_start else start.rev
+    settles: dict[str, int] = {}
+    highest: list[int] = []
 
     def keep(row: Mapping[str, Any]) -> None:
         item = mapper(row)
+        if not highest or item.rev > highest[0]:
+            highest[:] = [item.rev]
         if low is None or item.rev > low or item.key in retry or item.rev in retry_revs:
             spool.add(stream, item)
+            if item.key in retry and item.rev < retry[item.key]:
+                settles[item.key] = retry[item.key]
 
     read = await ctx.galaxy.read_view(view, conditions, keep)
     spool.flush()
     gone = spool.missing(stream, retry.keys())
+    if gone and conditions:
+        # Found by key: a retried row restored below the range just read.
+        lost = {key: retry[key] for key in gone}
+
+        def find(row: Mapping[str, Any]) -> None:
+            item = mapper(row)
+            if item.key in lost:
+                spool.add(stream, item)
+                if item.rev < lost[item.key]:
+                    settles[item.key] = lost[item.key]
+
+        below = [Condition(rev_column, Op.LessOrEqual, int(floor))]
+        read += await ctx.galaxy.read_view(view, below, find)
+        spool.flush()
+        gone = spool.missing(stream, gone)
     if retry_revs and not ctx.options.dry_run:
         _settle_orphan_affiliates(ctx, spool, affiliates)
     if gone and not ctx.options.dry_run:
@@ -124,10 +153,34 @@ async def spool_view(
         retried=len(retry) - len(gone),
         gone=len(gone),
         limit=ctx.options.limit or settings.dev_limit,
+        settles=settles,
+        read_max=highest[0] if highest else None,
+        full=from_start,
     )
     ctx.report.counts(stream).fetched = fetched.to_process
     ctx.progress.start(stream, fetched.to_process)
     return fetched
+
+
+async def stream_start(ctx: RunContext, stream: StreamName, module: str) -> Start:
+    """Where `stream` starts in this run (see :mod:`gzsync.sync.watermark`)."""
+    return await starting_point(
+        store=ctx.store,
+        zoho=ctx.zoho,
+        stream=stream,
+        module=module,
+        since_rev=ctx.options.since_rev,
+        reread=ctx.settings.watermark_reread,
+        method=ctx.settings.zoho_watermark_read,
+    )
+
+
+def settle_full_read(ctx: RunContext, stream: StreamName, fetched: Fetched) -> None:
+    """After a full read written to its end, the watermark moves to the highest revision
+    read: every row up to it is in Zoho (compared), in this run's writes, or in the ledger."""
+    if ctx.options.dry_run or ctx.stopped or fetched.limit or fetched.read_max is None:
+        return
+    ctx.store.commit_batch(BatchCommit(stream=stream, module="", watermark=fetched.read_max))
 
 
 def _settle_orphan_affiliates(ctx: RunContext, spool: Spool, retried: dict[str, int]) -> None:

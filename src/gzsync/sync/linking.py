@@ -19,18 +19,30 @@ Decisions where the SPEC is silent:
   runs, whatever order Galaxy returns rows in), and a warning names the others.
 - An affiliate row whose ``AFFILIATES_CUST_TRDRID`` names another customer than the
   revision does is still linked by revision (the SPEC's rule), with a warning.
+- Several card holders may share one revision (a bulk update stamps many rows with one
+  revision). The revision alone cannot tell them apart, so there the row's
+  ``AFFILIATES_CUST_TRDRID`` (the card holder's id, which the view carries) decides: the
+  row belongs to the card holder it names. A row at a shared revision that names none of
+  them is upserted (it belongs to one of them) but links nobody, with a warning.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from gzsync.mapping.normalize import InvalidValue, revision
 from gzsync.mapping.records import Mapped, has_member_card
 
-__all__ = ["LinkPlan", "card_holders_of", "is_card_holder", "link_affiliates"]
+__all__ = [
+    "CardHolders",
+    "LinkPlan",
+    "card_holders_of",
+    "is_card_holder",
+    "link_affiliates",
+    "owner_of",
+]
 
 #: How many affiliate keys a warning lists before it says "and N more".
 _WARNING_KEYS = 5
@@ -48,9 +60,30 @@ def is_card_holder(row: Mapping[str, Any]) -> bool:
     return rev is not None and rev > 0 and has_member_card(row)
 
 
-def card_holders_of(customers: Iterable[Mapped]) -> dict[int, str]:
-    """Revision → customer key for the card holders among mapped customers."""
-    return {c.rev: c.key for c in customers if c.card_holder}
+def card_holders_of(customers: Iterable[Mapped]) -> dict[int, list[str]]:
+    """Revision → keys of the card holders among mapped customers (several may share one)."""
+    holders: dict[int, list[str]] = {}
+    for c in customers:
+        if c.card_holder:
+            holders.setdefault(c.rev, []).append(c.key)
+    return holders
+
+
+#: Card holders by revision: one key, or the keys of every card holder at that revision.
+CardHolders = Mapping[int, str] | Mapping[int, Sequence[str]]
+
+
+def owner_of(affiliate: Mapped, holders: str | Sequence[str] | None) -> str | None:
+    """The card holder an affiliate row belongs to, among those at its revision.
+
+    One card holder at the revision: that one. Several: the one the row's
+    ``AFFILIATES_CUST_TRDRID`` names, or None when it names none of them.
+    """
+    if holders is None or isinstance(holders, str):
+        return holders
+    if len(holders) == 1:
+        return holders[0]
+    return affiliate.parent_key if affiliate.parent_key in holders else None
 
 
 @dataclass(frozen=True)
@@ -60,25 +93,36 @@ class LinkPlan:
     affiliates: list[Mapped]  # to upsert: deduplicated by key, highest rev wins, by rev
     links: dict[str, str]  # customer key -> affiliate key (for Affiliate_To)
     warnings: list[str]  # ambiguities resolved, and how
+    #: customer key -> every affiliate key of its rows (the link is the first)
+    members: dict[str, list[str]] = field(default_factory=dict)
 
 
-def link_affiliates(card_holders: Mapping[int, str], affiliates: Iterable[Mapped]) -> LinkPlan:
+def link_affiliates(card_holders: CardHolders, affiliates: Iterable[Mapped]) -> LinkPlan:
     """Link affiliate rows to this run's card holders by revision (see module docstring).
 
-    `card_holders` maps revision → customer key for the card holders of this run only;
-    affiliate rows whose revision is not in it are ignored.
+    `card_holders` maps revision → customer key (or keys, when several card holders share
+    the revision) for the card holders of this run only; affiliate rows whose revision is
+    not in it are ignored.
     """
     kept: dict[str, Mapped] = {}  # affiliate key -> the row to upsert
     of_customer: dict[str, set[str]] = {}  # customer key -> affiliate keys
     warnings: list[str] = []
     for affiliate in affiliates:
-        customer = card_holders.get(affiliate.rev)
-        if customer is None:
+        holders = card_holders.get(affiliate.rev)
+        if holders is None:
             continue
-        of_customer.setdefault(customer, set()).add(affiliate.key)
         previous = kept.get(affiliate.key)
         if previous is None or affiliate.rev > previous.rev:
             kept[affiliate.key] = affiliate
+        customer = owner_of(affiliate, holders)
+        if customer is None:
+            warnings.append(
+                f"affiliate {affiliate.key} at revision {affiliate.rev}, shared by "
+                f"{len(holders)} card holders, names none of them "
+                f"({affiliate.parent_key}); not linked"
+            )
+            continue
+        of_customer.setdefault(customer, set()).add(affiliate.key)
         named = affiliate.parent_key
         if named is not None and named != customer:
             warnings.append(
@@ -100,4 +144,5 @@ def link_affiliates(card_holders: Mapping[int, str], affiliates: Iterable[Mapped
                 f"linked to {keys[0]} (smallest Trader_ID), not to {others}"
             )
     planned = sorted(kept.values(), key=lambda a: (a.rev, a.key))
-    return LinkPlan(planned, links, warnings)
+    members = {customer: sorted(keys) for customer, keys in of_customer.items()}
+    return LinkPlan(planned, links, warnings, members)

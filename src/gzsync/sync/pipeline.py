@@ -185,6 +185,8 @@ async def _phases(ctx: RunContext, spool: Spool) -> None:
             contacts = await contacts_read
             if not ctx.stopped:
                 await write_contacts(ctx, spool, contacts)
+            else:
+                ctx.report.contacts.fetched = 0  # not processed: read again next run
     finally:
         if contacts_read is not None and not contacts_read.done():
             contacts_read.cancel()

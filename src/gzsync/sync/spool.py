@@ -17,23 +17,41 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gzsync.mapping.records import Mapped, Rejected
 
+
+@dataclass(frozen=True, slots=True)
+class ZohoRecord:
+    """What Zoho holds for one key, as a full read saw it."""
+
+    key: str
+    zoho_id: str
+    rev: int | None  # its Rev_Number
+    fields: dict[str, Any]  # the compared fields
+    link: str | None = None  # Affiliate_To's id
+
+
 _SCHEMA = """
 CREATE TABLE rows (
     stream TEXT NOT NULL, key TEXT NOT NULL, rev INTEGER NOT NULL, ok INTEGER NOT NULL,
     payload TEXT, warnings TEXT, parent TEXT, card INTEGER NOT NULL DEFAULT 0,
-    reason TEXT, field TEXT, detail TEXT,
+    reason TEXT, field TEXT, detail TEXT, skip INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (stream, key)
 );
 CREATE INDEX rows_by_rev ON rows (stream, rev, key);
+CREATE TABLE zoho (
+    module TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, rev INTEGER,
+    fields TEXT NOT NULL, link TEXT,
+    PRIMARY KEY (module, key)
+);
 CREATE TABLE affiliates (
     key TEXT NOT NULL, rev INTEGER NOT NULL, ok INTEGER NOT NULL,
-    payload TEXT, warnings TEXT, parent TEXT, reason TEXT, field TEXT, detail TEXT,
-    PRIMARY KEY (rev, key)
+    payload TEXT, warnings TEXT, parent TEXT NOT NULL, reason TEXT, field TEXT, detail TEXT,
+    PRIMARY KEY (rev, key, parent)
 );
 """
 
@@ -109,7 +127,10 @@ class Spool:
             self.flush()
 
     def add_affiliate(self, item: Mapped | Rejected) -> None:
-        """Keep one affiliate row; an affiliate shared by several customers has several."""
+        """Keep one affiliate row; an affiliate shared by several customers has several.
+
+        Rows are told apart by (revision, key, card holder named): card holders sharing a
+        revision may share an affiliate too (an empty name is stored as '')."""
         row: tuple[Any, ...]
         if isinstance(item, Mapped):
             row = (
@@ -118,13 +139,13 @@ class Spool:
                 1,
                 _dump(item.payload),
                 _dump(list(item.warnings)),
-                item.parent_key,
+                item.parent_key or "",
                 None,
                 None,
                 None,
             )
         else:
-            row = (item.key, item.rev, 0, None, None, None, item.reason, item.field, item.detail)
+            row = (item.key, item.rev, 0, None, None, "", item.reason, item.field, item.detail)
         self._affiliates.append(row)
         if len(self._affiliates) >= _FLUSH_EVERY:
             self.flush()
@@ -144,7 +165,9 @@ class Spool:
     # -- reading ---------------------------------------------------------------------------
     def count(self, stream: str) -> int:
         self.flush()
-        (n,) = self._db.execute("SELECT count(*) FROM rows WHERE stream = ?", (stream,)).fetchone()
+        (n,) = self._db.execute(
+            "SELECT count(*) FROM rows WHERE stream = ? AND skip = 0", (stream,)
+        ).fetchone()
         return int(n)
 
     def rejected_keys(self, stream: str) -> set[str]:
@@ -199,16 +222,96 @@ class Spool:
     def _page(self, stream: str, after: tuple[int, str], size: int) -> list[tuple[Any, ...]]:
         return self._db.execute(
             "SELECT key, rev, ok, payload, warnings, parent, card, reason, field, detail "
-            "FROM rows WHERE stream = ? AND (rev, key) > (?, ?) ORDER BY rev, key LIMIT ?",
+            "FROM rows WHERE stream = ? AND skip = 0 AND (rev, key) > (?, ?) "
+            "ORDER BY rev, key LIMIT ?",
             (stream, after[0], after[1], size),
         ).fetchall()
+
+    def rows_of(self, stream: str, keys: Iterable[str]) -> dict[str, Mapped | Rejected]:
+        """The rows of `stream` with these keys, skipped ones included."""
+        self.flush()
+        wanted = sorted(set(keys))
+        found: dict[str, Mapped | Rejected] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            cur = self._db.execute(
+                "SELECT key, rev, ok, payload, warnings, parent, card, reason, field, detail "  # noqa: S608
+                f"FROM rows WHERE stream = ? AND key IN ({marks})",
+                (stream, *chunk),
+            )
+            found.update((row[0], _load(row)) for row in cur)
+        return found
+
+    def skip(self, stream: str, keys: Iterable[str]) -> None:
+        """Leave these rows out of the run's writes (Zoho already holds them)."""
+        self.flush()
+        self._db.execute("BEGIN")
+        self._db.executemany(
+            "UPDATE rows SET skip = 1 WHERE stream = ? AND key = ?", ((stream, k) for k in keys)
+        )
+        self._db.execute("COMMIT")
+
+    def iter_all(self, stream: str) -> Iterator[Mapped | Rejected]:
+        """Every row of `stream` by revision, skipped ones included (paged like iter_rows)."""
+        self.flush()
+        after: tuple[int, str] = (-(2**62), "")
+        while True:
+            rows = self._db.execute(
+                "SELECT key, rev, ok, payload, warnings, parent, card, reason, field, detail "
+                "FROM rows WHERE stream = ? AND (rev, key) > (?, ?) ORDER BY rev, key LIMIT ?",
+                (stream, after[0], after[1], _PAGE),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield _load(row)
+            after = (rows[-1][1], rows[-1][0])
+
+    # -- what Zoho holds (full reads) ------------------------------------------------------
+    def add_zoho(self, module: str, records: Iterable[ZohoRecord]) -> None:
+        self._db.execute("BEGIN")
+        self._db.executemany(
+            "INSERT OR REPLACE INTO zoho (module, key, id, rev, fields, link) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            ((module, r.key, r.zoho_id, r.rev, _dump(r.fields), r.link) for r in records),
+        )
+        self._db.execute("COMMIT")
+
+    def zoho_of(self, module: str, keys: Iterable[str]) -> dict[str, ZohoRecord]:
+        """What Zoho holds for these keys (read by a full read), by key."""
+        wanted = sorted(set(keys))
+        found: dict[str, ZohoRecord] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            cur = self._db.execute(
+                "SELECT key, id, rev, fields, link FROM zoho "  # noqa: S608
+                f"WHERE module = ? AND key IN ({marks})",
+                (module, *chunk),
+            )
+            for key, zoho_id, rev, fields, link in cur:
+                found[key] = ZohoRecord(key, zoho_id, rev, json.loads(fields), link)
+        return found
+
+    def skip_held_by_zoho(self, stream: str, module: str) -> int:
+        """Skip the good rows of `stream` that Zoho holds at the same or a newer revision."""
+        self.flush()
+        self._db.execute("BEGIN")
+        n = self._db.execute(
+            "UPDATE rows SET skip = 1 WHERE stream = ? AND ok = 1 AND EXISTS (SELECT 1 FROM zoho "
+            "WHERE zoho.module = ? AND zoho.key = rows.key AND zoho.rev >= rows.rev)",
+            (stream, module),
+        ).rowcount
+        self._db.execute("COMMIT")
+        return int(n)
 
     def affiliates_between(self, low: int, high: int) -> list[Mapped | Rejected]:
         """Affiliate rows whose revision lies in [low, high], by revision."""
         self.flush()
         rows = self._db.execute(
-            "SELECT key, rev, ok, payload, warnings, parent, 0, reason, field, detail "
-            "FROM affiliates WHERE rev BETWEEN ? AND ? ORDER BY rev, key",
+            "SELECT key, rev, ok, payload, warnings, nullif(parent, ''), 0, reason, field, "
+            "detail FROM affiliates WHERE rev BETWEEN ? AND ? ORDER BY rev, key, parent",
             (low, high),
         ).fetchall()
         return [_load(r) for r in rows]

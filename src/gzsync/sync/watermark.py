@@ -1,10 +1,11 @@
 """Where a stream starts reading: the confirmed watermark, or Zoho's as a fallback.
 
-The state store knows what was confirmed, so its watermark wins. Only when it has none (a
-fresh machine, a lost state file) is Zoho's highest `Rev_Number` used — and then a window of
-`WATERMARK_REREAD` revisions below it is read again, because Zoho's maximum can run ahead
-of what was really written (affiliates carry their card holder's revision and are written
-first). Re-reading costs credits, never correctness: upserts are idempotent.
+The state store knows what was confirmed, so its watermark wins. When it has none (a fresh
+machine, a lost state file) and Zoho already holds records, the old ledger is lost too, so
+Galaxy is read from the start (`Start(None, "zoho")`) and compared with Zoho: only what Zoho
+lacks or holds at a lower revision is sent (:mod:`gzsync.sync.fullread`). `WATERMARK_REREAD`,
+when set, caps that read at Zoho's highest `Rev_Number` minus it (Zoho's maximum can run
+ahead of what was really written: affiliates carry their card holder's revision).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ async def starting_point(
     stream: StreamName,
     module: str,
     since_rev: int | None,
-    reread: int,
+    reread: int | None,
     method: Literal["coql", "v2"],
 ) -> Start:
     """The revision after which `stream` is read in this run."""
@@ -43,4 +44,4 @@ async def starting_point(
     highest = await zoho.max_value(module, "Rev_Number", method=method)
     if highest is None:
         return Start(None, "empty")
-    return Start(max(0, highest - reread), "zoho")
+    return Start(None if reread is None else max(0, highest - reread), "zoho")

@@ -67,6 +67,10 @@ class Outgoing:
     rev: int
     payload: dict[str, Any]
     parent_key: str | None = None  # the Account a contact hangs on (for lookup repair)
+    #: the revision of the ledger entry this record settles when Zoho confirms it, when that
+    #: is above `rev`: Galaxy restored the key's row to a lower revision, and this row is
+    #: the key's current one (see :mod:`gzsync.sync.fetch`)
+    settles: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,34 @@ class Held:
     """A record that goes to the ledger instead of Zoho (rejected, waiting for a parent)."""
 
     entry: LedgerEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """The end of a stream that was stopped early (a time budget): the rows from revision
+    `next_rev` on were not processed, so no watermark may reach `next_rev`."""
+
+    next_rev: int
+
+    @property
+    def rev(self) -> int:
+        return self.next_rev
+
+
+Item = Outgoing | Held | Cut
+
+
+def watermark_below(max_rev: int, next_rev: int | None) -> int:
+    """Where the watermark may move after a batch whose highest revision is `max_rev`, when
+    the next unprocessed row has revision `next_rev` (None: nothing follows).
+
+    Rows arrive in ascending revision order and the next run reads strictly above the
+    watermark, so a revision the next row shares must stay above it — whether that row is
+    in the next batch or was never processed because the stream stopped.
+    """
+    if next_rev is None or next_rev > max_rev:
+        return max_rev
+    return min(max_rev, next_rev) - 1
 
 
 @dataclass(slots=True)
@@ -102,6 +134,7 @@ class WriteOutcome:
     broken: Exception | None = None  # a batch that failed unexpectedly (re-raised by write)
     stopped: str | None = None  # "budget" or "failures" when it stopped early
     error: ServiceError | None = None  # the last whole-batch failure, when it stopped for it
+    processed: int = 0  # records (sent or held) of the batches that were started
 
 
 class BatchWriter:
@@ -125,6 +158,7 @@ class BatchWriter:
         on_progress: Callable[[int], None] | None = None,
         failures: FailureCounter | None = None,
         collect_ids: bool = False,
+        also_ids: str | None = None,
     ) -> None:
         self._zoho = zoho
         self._store = store
@@ -143,10 +177,10 @@ class BatchWriter:
         # Only affiliates need their ids back (for the customers' links): a long stream of
         # customers or contacts must not pile up a dict of every id it wrote.
         self._collect_ids = collect_ids
+        #: a second id cache "module" the confirmed ids also go to (customer Accounts)
+        self._also_ids = also_ids
 
-    async def write(
-        self, items: Iterable[Outgoing | Held] | AsyncIterable[Outgoing | Held]
-    ) -> WriteOutcome:
+    async def write(self, items: Iterable[Item] | AsyncIterable[Item]) -> WriteOutcome:
         """Send every item, in order; return the ids and how it ended."""
         outcome = WriteOutcome()
         in_flight = asyncio.Semaphore(self._concurrency)
@@ -167,6 +201,7 @@ class BatchWriter:
                     break
                 await pending.acquire()
                 await in_flight.acquire()
+                outcome.processed += len(batch.outgoing) + len(batch.held)
                 done = asyncio.Event()
                 task = asyncio.create_task(
                     self._run_batch(batch, previous, done, in_flight, pending, outcome, failures)
@@ -254,7 +289,7 @@ class BatchWriter:
         repairable: list[Outgoing] = []
         for record, result in zip(batch.outgoing, results, strict=True):
             if result.ok and result.zoho_id:
-                confirmed.append(Confirmed(record.key, record.rev, result.zoho_id))
+                confirmed.append(_confirmed(record, result.zoho_id))
                 self._count_action(result)
             elif self._is_lookup_error(result) and self._repair is not None:
                 repairable.append(record)
@@ -294,7 +329,7 @@ class BatchWriter:
             return confirmed, ledger
         for record, result in zip(fixed, results, strict=True):
             if result.ok and result.zoho_id:
-                confirmed.append(Confirmed(record.key, record.rev, result.zoho_id))
+                confirmed.append(_confirmed(record, result.zoho_id))
                 self._count_action(result)
             elif self._is_lookup_error(result):
                 ledger.append(self._waiting_parent(record))
@@ -367,6 +402,8 @@ class BatchWriter:
                     ),
                 )
             )
+            if self._also_ids is not None and confirmed:
+                self._store.ids_put(self._also_ids, {c.key: c.zoho_id for c in confirmed})
         if self._on_progress is not None:
             self._on_progress(len(batch.outgoing) + len(batch.held))
 
@@ -435,9 +472,13 @@ def _failure_reason(error: Exception) -> str:
     return "transport_error"
 
 
-async def _aiter(
-    items: Iterable[Outgoing | Held] | AsyncIterable[Outgoing | Held],
-) -> AsyncIterator[Outgoing | Held]:
+def _confirmed(record: Outgoing, zoho_id: str) -> Confirmed:
+    """The confirmation of `record`; it settles a ledger entry up to `record.settles`."""
+    rev = record.rev if record.settles is None else max(record.rev, record.settles)
+    return Confirmed(record.key, rev, zoho_id)
+
+
+async def _aiter(items: Iterable[Item] | AsyncIterable[Item]) -> AsyncIterator[Item]:
     if isinstance(items, AsyncIterable):
         async for item in items:
             yield item
@@ -446,19 +487,24 @@ async def _aiter(
             yield item
 
 
-async def _batches(items: AsyncIterator[Outgoing | Held]) -> AsyncGenerator[_Batch, None]:
+async def _batches(items: AsyncIterator[Item]) -> AsyncGenerator[_Batch, None]:
     """Cut items into batches of at most BATCH_SIZE outgoing records, keeping order.
 
     A full batch is handed out only when the next item is known, so that its watermark can
-    stay below a revision the next batch shares.
+    stay below a revision the next batch shares. A `Cut` ends the stream early: the last
+    batches keep their watermark below the revision of the first row left unprocessed.
     """
     seq = 0
     batch = _Batch(seq)
     full: _Batch | None = None
+    cut: int | None = None
     async for item in items:
+        if isinstance(item, Cut):
+            cut = item.next_rev
+            break
         rev = item.rev if isinstance(item, Outgoing) else item.entry.rev
         if full is not None:
-            full.watermark = full.max_rev if rev > full.max_rev else full.max_rev - 1
+            full.watermark = watermark_below(full.max_rev, rev)
             yield full
             full = None
         if isinstance(item, Outgoing):
@@ -470,9 +516,9 @@ async def _batches(items: AsyncIterator[Outgoing | Held]) -> AsyncGenerator[_Bat
             full = batch
             seq += 1
             batch = _Batch(seq)
-    if full is not None:
-        full.watermark = full.max_rev
+    if full is not None:  # (then `batch` is empty)
+        full.watermark = watermark_below(full.max_rev, cut)
         yield full
     if batch.outgoing or batch.held:
-        batch.watermark = batch.max_rev
+        batch.watermark = watermark_below(batch.max_rev, cut)
         yield batch
