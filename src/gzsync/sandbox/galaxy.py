@@ -262,11 +262,20 @@ class GalaxyState:
 
         With `by_revision` None the link follows the customer named by
         `AFFILIATES_CUST_TRDRID` (generated data); otherwise it joins the customer whose
-        current revision equals `AFFILIATES_REVNUM`.
+        current revision equals `AFFILIATES_REVNUM` — the one `AFFILIATES_CUST_TRDRID` names
+        when it has that revision (customers may share a revision).
         """
         rev = row.pop("AFFILIATES_REVNUM", None)
         customer: str | None = None
-        if rev is not None and by_revision is not None:
+        named = row.get("AFFILIATES_CUST_TRDRID")
+        if (
+            rev is not None
+            and by_revision is not None
+            and named in self._customers.rows
+            and self._customers.rows[named].get("THIRDPARTYREVNUM") == rev
+        ):
+            customer = named  # several customers may share the revision: the named one
+        elif rev is not None and by_revision is not None:
             customer = by_revision.get(rev)
         elif row.get("AFFILIATES_CUST_TRDRID") in self._customers.rows:
             customer = row["AFFILIATES_CUST_TRDRID"]
