@@ -253,3 +253,21 @@ def test_an_affiliate_that_is_also_a_customer_never_overwrites_the_customer(env:
     assert full.status == "success", full.to_json()
     assert accounts_by_key(env)["X1"]["Account_Name"] == "Xylo Trading SA"
     assert_parity(env)
+
+
+def test_a_customer_stays_the_winner_after_a_lost_state_file(env: Env) -> None:
+    own = _customer("X1", 7_100_001, name="Xylo Trading SA")
+    env.galaxy.put_rows("zh_Customers_fin", [own, _customer("C1", 7_100_002, card="CARD1")])
+    env.galaxy.put_rows("ZH_AFFILIATE", [])
+    env.galaxy.put_rows("ZH_CONTACTS", [])
+    sync(env)
+    env.state_db.unlink()  # the registry of customer Accounts goes with it
+    assert sync(env).status == "success"  # rebuilt by the compared read
+    env.galaxy.add_rows("zh_Customers_fin", [_customer("C1", 7_100_010, card="CARD1")])
+    env.galaxy.add_rows("ZH_AFFILIATE", [_affiliate("X1", 7_100_010, name="XYLO T. S.A.")])
+    report = sync(env)
+    assert report.customers.fetched == 1, report.to_json()  # an incremental run
+    by_key = accounts_by_key(env)
+    assert by_key["X1"]["Account_Name"] == "Xylo Trading SA"
+    assert by_key["C1"]["Affiliate_To"] == {"id": by_key["X1"]["id"]}
+    assert_parity(env)

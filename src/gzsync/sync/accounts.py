@@ -35,6 +35,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 
 from gzsync.galaxy.filters import Condition, Op
 from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_customer
@@ -70,6 +71,9 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
         start.source == "state"
         and fullread.full_read_due(ctx.store, settings.affiliate_full_read_every)
     )
+    # a store that never counted a full read (lost, or from before the registry) may lack
+    # customer Accounts in the registry: a compared read fills it in
+    register = ctx.store.kv_get(fullread.RUNS_KEY) is None
     fetched = await spool_view(
         ctx,
         stream="customers",
@@ -102,7 +106,9 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
             fields=fullread.AFFILIATE_FIELDS,
             link_field="Affiliate_To",
         )
-        skipped = fullread.skip_unchanged_accounts(spool, WINDOW)
+        skipped = fullread.skip_unchanged_accounts(
+            spool, WINDOW, partial(ctx.store.ids_put, CUSTOMER_IDS) if register else None
+        )
         log.info("customers: %d already in Zoho as they should be", skipped)
         fetched = replace(fetched, selected=spool.count("customers"))
         ctx.report.customers.fetched = fetched.to_process

@@ -24,7 +24,7 @@ one; a full read that stops at the time budget is done again by the next run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from gzsync.mapping.records import Mapped
@@ -154,13 +154,17 @@ def customer_differs(
     return not link_known or held.link != link_id
 
 
-def skip_unchanged_accounts(spool: Spool, window_size: int) -> int:
+def skip_unchanged_accounts(
+    spool: Spool, window_size: int, register: Callable[[dict[str, str]], None] | None = None
+) -> int:
     """Mark the customers Zoho already holds as they should be; returns how many.
 
     Window by window (memory stays flat): link the card holders to their affiliate rows as
     the write would, then compare each customer (revision and `Affiliate_To`) and each of
     its affiliates (name, TIN) with what Zoho holds. A card holder with a changed affiliate
-    is kept, so that its window writes the affiliate.
+    is kept, so that its window writes the affiliate. `register` receives the Zoho ids of
+    the customers Zoho holds (to rebuild the registry of customer Accounts after a lost
+    state store or an upgrade).
     """
     skipped = 0
     for window in chunked(spool.iter_all("customers"), window_size):
@@ -182,6 +186,8 @@ def skip_unchanged_accounts(spool: Spool, window_size: int) -> int:
             for key, affiliate in affiliates.items()
             if key not in customers and affiliate_differs(affiliate, held.get(key))
         }
+        if register is not None:
+            register({m.key: held[m.key].zoho_id for m in mapped if m.key in held})
         unchanged: list[str] = []
         for customer in mapped:
             want = links.get(customer.key)
