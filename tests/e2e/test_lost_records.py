@@ -15,6 +15,7 @@ from tests.e2e.helpers import Env, accounts_by_key, assert_parity, ledger, make_
 from tests.e2e.test_accounts_sync import _affiliate, _customer
 from tests.e2e.test_contacts_sync import _contact, contacts_by_key
 
+from gzsync.sandbox.faults import FaultRule
 from gzsync.state.sqlite import open_sqlite_store
 from gzsync.sync import accounts
 
@@ -210,6 +211,27 @@ def test_affiliate_changes_at_an_unchanged_card_holder_revision_arrive_by_the_fu
     # only what changed was sent: two affiliates and C1's link
     assert (full.affiliates.inserted, full.affiliates.updated) == (1, 1)
     assert (full.customers.inserted, full.customers.updated) == (0, 1)
+    assert_parity(env)
+
+
+def test_a_refused_affiliate_that_galaxy_fixes_is_caught_by_the_full_read(env: Env) -> None:
+    settings = env.with_settings(AFFILIATE_FULL_READ_EVERY=1)
+    env.galaxy.put_rows("zh_Customers_fin", [_customer("C1", 6_200_001, card="CARD1")])
+    env.galaxy.put_rows("ZH_AFFILIATE", [_affiliate("A1", 6_200_001, name="Bad")])
+    env.galaxy.put_rows("ZH_CONTACTS", [])
+    refusal = {"data": [{"status": "error", "code": "INVALID_DATA", "message": "invalid data",
+                         "details": {"api_name": "Account_AFM"}}]}  # fmt: skip
+    env.zoho.faults.add([FaultRule(endpoint="upsert:Accounts", status=207, body=refusal, count=1)])
+    sync(env, settings)
+    assert [(e.key, e.kind) for e in ledger(env)] == [("A1", "refused")]
+    # Galaxy fixes the affiliate; its card holder's revision does not move
+    env.galaxy.add_rows("ZH_AFFILIATE", [_affiliate("A1", 6_200_001, name="Fixed")])
+    report = sync(env, settings)
+    assert report.status == "success", report.to_json()
+    by_key = accounts_by_key(env)
+    assert by_key["A1"]["Account_Name"] == "Fixed"
+    assert by_key["C1"]["Affiliate_To"] == {"id": by_key["A1"]["id"]}
+    assert ledger(env) == []
     assert_parity(env)
 
 
