@@ -83,7 +83,8 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
         mapper=map_customer,
         spool=spool,
         start=start,
-        from_start=compare,
+        # WATERMARK_REREAD, when set, caps the read of an empty store
+        from_start=compare and not (start.source == "zoho" and start.rev is not None),
     )
     first_card = spool.min_card_holder_rev()
     whole = compare or start.rev is None or start.rev <= 0

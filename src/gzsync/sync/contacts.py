@@ -57,7 +57,7 @@ async def read_contacts(ctx: RunContext, spool: Spool) -> Fetched:
         mapper=partial(map_contact, columns=columns),
         spool=spool,
         start=start,
-        from_start=compare,
+        from_start=compare and start.rev is None,  # WATERMARK_REREAD, when set, caps it
     )
     if compare:
         await fullread.read_zoho(ctx, spool, module=MODULE, key_field=KEY_FIELD)
