@@ -14,6 +14,8 @@ Decisions where Galaxy is silent:
   customer re-revisions its affiliate rows. A link put or posted with an
   `AFFILIATES_REVNUM` that matches no current customer keeps that revision fixed for ever
   (an orphan row; tests use it for "affiliate of a non-card-holder" and "orphan" cases).
+  When several customers share that revision, the link follows the one its
+  `AFFILIATES_CUST_TRDRID` names (a bulk update stamps many customers with one revision).
   A link whose customer is later removed by a PUT of the customer view is frozen at the
   revision it had.
 - One database-wide revision counter (7 digits) serves customers and contacts: unique and
