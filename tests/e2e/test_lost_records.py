@@ -14,9 +14,9 @@ import pytest
 from tests.e2e.helpers import Env, accounts_by_key, assert_parity, ledger, make_env, sync
 from tests.e2e.test_accounts_sync import _affiliate, _customer
 from tests.e2e.test_contacts_sync import _contact, contacts_by_key
+from tests.e2e.test_review_regressions import _watermark
 
 from gzsync.sandbox.faults import FaultRule
-from gzsync.state.sqlite import open_sqlite_store
 from gzsync.sync import accounts
 
 
@@ -24,14 +24,6 @@ def _budget_of(windows: int) -> Callable[[], float]:
     """A Catalyst-style remaining time that runs out after `windows` budget checks."""
     asked = iter(range(10**9))
     return lambda: 3_600_000.0 if next(asked) < windows else 0.0
-
-
-def _watermark(env: Env, stream: str) -> int | None:
-    store = open_sqlite_store(env.state_db)
-    try:
-        return store.get_watermark(stream)
-    finally:
-        store.close()
 
 
 # 1 -----------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 
 from gzsync.config import DEFAULT_CONTACT_COLUMNS
 from gzsync.mapping.records import Mapped, map_affiliate, map_contact, map_customer
+from gzsync.sync.fullread import same_value
 from gzsync.sync.linking import card_holders_of, link_affiliates
 
 
@@ -144,19 +145,8 @@ def _compare(
 ) -> None:
     for name, want in payload.items():
         got = record.get(name)
-        if not _same(got, want):
+        if not same_value(got, want):
             report.mismatched.append(f"{key}.{name}: zoho={got!r:.40} galaxy={want!r:.40}")
-
-
-def _same(got: Any, want: Any) -> bool:
-    if want is None:
-        return got is None or got == ""
-    if isinstance(want, int | float) and isinstance(got, int | float | str):
-        try:
-            return abs(float(got) - float(want)) < 1e-6
-        except ValueError:
-            return False
-    return bool(got == want)
 
 
 def _lookup_id(value: Any) -> str | None:

@@ -230,18 +230,20 @@ class Spool:
     def rows_of(self, stream: str, keys: Iterable[str]) -> dict[str, Mapped | Rejected]:
         """The rows of `stream` with these keys, skipped ones included."""
         self.flush()
+        select = (
+            "SELECT key, rev, ok, payload, warnings, parent, card, reason, field, detail "
+            "FROM rows WHERE stream = ?"
+        )
+        return {row[0]: _load(row) for row in self._select_in(select, stream, keys)}
+
+    def _select_in(self, select: str, fixed: str, keys: Iterable[str]) -> Iterator[Any]:
+        """Rows of `select` (one `?` for `fixed`) whose key is one of `keys`, in chunks."""
         wanted = sorted(set(keys))
-        found: dict[str, Mapped | Rejected] = {}
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            cur = self._db.execute(
-                "SELECT key, rev, ok, payload, warnings, parent, card, reason, field, detail "  # noqa: S608
-                f"FROM rows WHERE stream = ? AND key IN ({marks})",
-                (stream, *chunk),
-            )
-            found.update((row[0], _load(row)) for row in cur)
-        return found
+            # only our fixed SQL text and `?` placeholders are joined here
+            yield from self._db.execute(f"{select} AND key IN ({marks})", (fixed, *chunk))
 
     def skip(self, stream: str, keys: Iterable[str]) -> None:
         """Leave these rows out of the run's writes (Zoho already holds them)."""
@@ -280,19 +282,11 @@ class Spool:
 
     def zoho_of(self, module: str, keys: Iterable[str]) -> dict[str, ZohoRecord]:
         """What Zoho holds for these keys (read by a full read), by key."""
-        wanted = sorted(set(keys))
-        found: dict[str, ZohoRecord] = {}
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            cur = self._db.execute(
-                "SELECT key, id, rev, fields, link FROM zoho "  # noqa: S608
-                f"WHERE module = ? AND key IN ({marks})",
-                (module, *chunk),
-            )
-            for key, zoho_id, rev, fields, link in cur:
-                found[key] = ZohoRecord(key, zoho_id, rev, json.loads(fields), link)
-        return found
+        select = "SELECT key, id, rev, fields, link FROM zoho WHERE module = ?"
+        return {
+            key: ZohoRecord(key, zoho_id, rev, json.loads(fields), link)
+            for key, zoho_id, rev, fields, link in self._select_in(select, module, keys)
+        }
 
     def skip_held_by_zoho(self, stream: str, module: str) -> int:
         """Skip the good rows of `stream` that Zoho holds at the same or a newer revision."""
