@@ -132,7 +132,8 @@ async def write_accounts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
         if fetched.full:
             settle_full_read(ctx, "customers", fetched)
         if ctx.options.since_rev is None or fetched.full:
-            fullread.record_accounts_run(ctx.store, full=fetched.full)
+            # a limited full read did not see everything: the next run reads fully again
+            fullread.record_accounts_run(ctx.store, full=fetched.full and not fetched.limit)
     ctx.report.phases["write_accounts"] = time.monotonic() - t1
     ctx.report.watermark_after["customers"] = (
         ctx.store.get_watermark("customers") if not ctx.options.dry_run else fetched.start.rev
