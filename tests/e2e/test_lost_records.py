@@ -285,3 +285,18 @@ def test_a_customer_stays_the_winner_after_a_lost_state_file(env: Env) -> None:
     assert by_key["X1"]["Account_Name"] == "Xylo Trading SA"
     assert by_key["C1"]["Affiliate_To"] == {"id": by_key["X1"]["id"]}
     assert_parity(env)
+
+
+def test_a_customer_deleted_in_the_crm_is_not_recreated_from_an_affiliate_row(env: Env) -> None:
+    env.galaxy.put_rows(
+        "zh_Customers_fin", [_customer("X1", 7_200_001), _customer("C1", 7_200_002, card="C")]
+    )
+    env.galaxy.put_rows("ZH_AFFILIATE", [])
+    env.galaxy.put_rows("ZH_CONTACTS", [])
+    sync(env)
+    assert env.zoho.delete_record("Accounts", accounts_by_key(env)["X1"]["id"])
+    env.galaxy.add_rows("zh_Customers_fin", [_customer("C1", 7_200_010, card="C")])
+    env.galaxy.add_rows("ZH_AFFILIATE", [_affiliate("X1", 7_200_010, name="As affiliate")])
+    report = sync(env)
+    assert report.status == "success", report.to_json()  # C1 is not refused for a stale id
+    assert "X1" not in accounts_by_key(env)  # nor X1 recreated from its affiliate row

@@ -227,6 +227,10 @@ async def _write_affiliates(
     customers = spool.rows_of("customers", keys)
     registered = ctx.store.ids_get(CUSTOMER_IDS, [k for k in keys if k not in customers])
     known = spool.zoho_of(MODULE, keys) if compared else {}
+    # the registry says which are customers; Zoho says their current id (one COQL look-up,
+    # rare: an Account deleted in the CRM must not give the link a stale id)
+    asked = sorted(k for k in registered if k not in known)
+    live = await ctx.zoho.ids_by_key(MODULE, KEY_FIELD, asked) if asked else {}
     ids: dict[str, str] = {}
     items: list[Outgoing | Held] = []
     for affiliate in plan.affiliates:
@@ -239,7 +243,10 @@ async def _write_affiliates(
                 items.append(Outgoing(own.key, own.rev, own.payload))
             # a rejected customer has no Account to link: the link Zoho has is left alone
         elif affiliate.key in registered:
-            ids[affiliate.key] = registered[affiliate.key]
+            found = zoho.zoho_id if zoho is not None else live.get(affiliate.key)
+            if found is not None:
+                ids[affiliate.key] = found
+            # else: gone from Zoho; its customer row is not in this run: link left alone
         elif zoho is not None and not fullread.affiliate_differs(affiliate, zoho):
             ids[affiliate.key] = zoho.zoho_id
         else:
