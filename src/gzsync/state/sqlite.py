@@ -32,10 +32,10 @@ try:  # POSIX only; elsewhere a killed run's lock is taken over when it expires
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 from gzsync.state.store import (
+    WARNING_RUNS_KEPT,
     BatchCommit,
     LedgerEntry,
     LedgerKind,
-    WARNING_RUNS_KEPT,
     RunRecord,
     StreamName,
     WarningRecord,
@@ -479,8 +479,7 @@ class SqliteStore:
     def warnings_add(self, run_id: str, warnings: Sequence[WarningRecord]) -> None:
         """Append a run's warnings; prunes those of runs older than the last few."""
         rows = [
-            (run_id, w.stream, w.key, w.rev, w.field, w.reason, w.value, w.detail)
-            for w in warnings
+            (run_id, w.stream, w.key, w.rev, w.field, w.reason, w.value, w.detail) for w in warnings
         ]
         with self._transaction("record warnings") as conn:
             conn.executemany(
