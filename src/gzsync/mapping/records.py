@@ -59,6 +59,7 @@ from gzsync.mapping.tables import (
     CARD_NUMBER_COLUMN,
     CONTACT,
     CUSTOMER,
+    LAST_NAME_MAX,
     TEXT_MAX,
     FieldRule,
     Kind,
@@ -520,7 +521,7 @@ def _fallback_last_name(plan: _Plan, payload: dict[str, Any], warnings: list[Fie
             address = payload.get("Email")
             local = address.rpartition("@")[0].strip() if type(address) is str else ""
             if local:
-                payload["Last_Name"] = truncate_words(local, TEXT_MAX)
+                payload["Last_Name"] = truncate_words(local, LAST_NAME_MAX)
                 detail = f"no {last}: Last_Name set from the local part of {mail}"
                 warnings.append(FieldWarning("Last_Name", "last_name_fallback", local, detail))
                 return

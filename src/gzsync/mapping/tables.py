@@ -53,6 +53,9 @@ Kind = Literal["text", "id", "digits", "phone", "email", "currency", "decimal", 
 
 #: Zoho's default Single Line length (zoho-crm-api.md §7); the org may set a lower one.
 TEXT_MAX = 255
+#: Contacts' name lengths we send (see contact_table).
+FIRST_NAME_MAX = 40
+LAST_NAME_MAX = 80
 #: Zoho's default Phone field length (zoho-crm-api.md §7).
 PHONE_MAX = 30
 #: The customer column that makes a customer a card holder (SPEC §1 step 4).
@@ -195,16 +198,18 @@ def contact_table(columns: Mapping[str, str] = DEFAULT_CONTACT_COLUMNS) -> Table
             "Rev_Number", (col("CONTACTS_REVNUM"),), "revision", required=True, reason="revision"
         ),
         fields=(
-            _text("First_Name", col("FIRSTNAME")),
-            # Zoho's own Last_Name limit may be lower than 255 (UNCONFIRMED, zoho-crm-api.md
-            # §7); a longer one comes back as Zoho's INVALID_DATA and lands in the ledger.
-            # An empty one falls back to the first name or the e-mail's local part
+            # Zoho's own name lengths for Contacts are UNCONFIRMED (zoho-crm-api.md §7 gives
+            # 80 for the Leads Last_Name; Zoho's standard First_Name is 40): names are cut
+            # to those, on a word boundary with a warning, so Zoho takes them under every
+            # reading instead of refusing the whole contact.
+            FieldRule("First_Name", (col("FIRSTNAME"),), "text", FIRST_NAME_MAX, truncate=True),
+            # An empty Last_Name falls back to the first name or the e-mail's local part
             # (CONTACT_NAME_FALLBACK, see gzsync.mapping.records).
             FieldRule(
                 "Last_Name",
                 (col("LASTNAME"),),
                 "text",
-                TEXT_MAX,
+                LAST_NAME_MAX,
                 required=True,
                 reason="last_name",
                 truncate=True,

@@ -24,6 +24,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 from gzsync.galaxy.filters import Condition, Op
 from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_customer
@@ -53,7 +54,7 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
         module=MODULE,
         view=settings.galaxy_customers_view,
         rev_column="THIRDPARTYREVNUM",
-        mapper=map_customer,
+        mapper=partial(map_customer, rules=ctx.rules),
         spool=spool,
     )
     first_card = spool.min_card_holder_rev()
@@ -61,7 +62,7 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
         await ctx.galaxy.read_view(
             settings.galaxy_affiliates_view,
             [Condition("AFFILIATES_REVNUM", Op.GreaterOrEqual, first_card)],
-            lambda row: spool.add_affiliate(map_affiliate(row)),
+            lambda row: spool.add_affiliate(map_affiliate(row, ctx.rules)),
         )
         spool.flush()
     ctx.report.phases["read_accounts"] = time.monotonic() - t0
@@ -151,6 +152,8 @@ async def _write_affiliates(
         if isinstance(r, Rejected) and r.rev in card_holders
     ]
     report.affiliates.fetched += len(plan.affiliates) + len(held)
+    for affiliate in plan.affiliates:
+        ctx.quality.add("affiliates", affiliate)
     items: list[Outgoing | Held] = [Outgoing(a.key, a.rev, a.payload) for a in plan.affiliates]
     items.extend(held)
     outcome = await _writer(ctx, "affiliates", moves_watermark=False).write(items)
@@ -175,7 +178,7 @@ def _customers_of(
                 LedgerEntry("customers", item.key, item.rev, "rejected", item.reason, item.detail)
             )
             continue
-        report.customers.warnings += len(item.warnings)
+        ctx.quality.add("customers", item)
         if item.key in affiliates.waiting:
             # an affiliate of it failed in transit: hold the customer so it is never
             # written without its link and forgotten; retried with the affiliate next run

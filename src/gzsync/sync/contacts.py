@@ -49,7 +49,7 @@ async def read_contacts(ctx: RunContext, spool: Spool) -> Fetched:
         module=MODULE,
         view=settings.galaxy_contacts_view,
         rev_column=columns["CONTACTS_REVNUM"],
-        mapper=partial(map_contact, columns=columns),
+        mapper=partial(map_contact, columns=columns, rules=ctx.rules),
         spool=spool,
     )
     ctx.report.phases["read_contacts"] = time.monotonic() - t0
@@ -149,7 +149,7 @@ def _ready(
                 )
             )
             continue
-        ctx.report.contacts.warnings += len(item.warnings)
+        ctx.quality.add("contacts", item)
         parent_id = ids.get(item.parent_key or "")
         if parent_id is None:
             out.append(
