@@ -163,20 +163,29 @@ def _strip_sign(s: str) -> tuple[bool, str]:
 
 
 def _body(s: str, decimal: DecimalMark) -> str | None:
-    """`s` (no sign, no currency, no spaces around) as ``digits[.digits]``, or None."""
-    if _SPACE_GROUPED.fullmatch(s):
+    """`s` (no sign, no currency, no spaces around) as ``digits[.digits]``, or None.
+
+    The separators present pick the one pattern to check (one regex per value: this runs
+    for every amount a view sends as text).
+    """
+    if not s.isascii() or " " in s:
+        if not _SPACE_GROUPED.fullmatch(s):
+            return None
         s = s.replace(" ", "").replace("\u00a0", "").replace("\u202f", "")
-    if _DOT_DECIMAL.fullmatch(s):
-        return s
-    if _AMBIGUOUS.fullmatch(s):
-        return s.replace(",", ".") if decimal == "comma" else s.replace(",", "")
-    if _COMMA_DECIMAL.fullmatch(s):
-        return s.replace(",", ".")
-    if _GREEK_GROUPED.fullmatch(s):
-        return s.replace(".", "").replace(",", ".")
-    if _ENGLISH_GROUPED.fullmatch(s):
-        return s.replace(",", "")
-    return None
+    commas = s.count(",")
+    if not commas:
+        if s.count(".") <= 1:
+            return s if _DOT_DECIMAL.fullmatch(s) else None  # 1234.56 (1.234 too)
+        return s.replace(".", "") if _GREEK_GROUPED.fullmatch(s) else None  # 1.234.567
+    if "." not in s:
+        if commas == 1:
+            if _AMBIGUOUS.fullmatch(s):  # 1,234
+                return s.replace(",", ".") if decimal == "comma" else s.replace(",", "")
+            return s.replace(",", ".") if _COMMA_DECIMAL.fullmatch(s) else None  # 1234,56
+        return s.replace(",", "") if _ENGLISH_GROUPED.fullmatch(s) else None  # 1,234,567
+    if s.rfind(",") > s.rfind("."):  # 1.234,56
+        return s.replace(".", "").replace(",", ".") if _GREEK_GROUPED.fullmatch(s) else None
+    return s.replace(",", "") if _ENGLISH_GROUPED.fullmatch(s) else None  # 1,234.56
 
 
 def parse_number(raw: str, decimal: DecimalMark = "comma") -> int | float | None:
@@ -187,12 +196,17 @@ def parse_number(raw: str, decimal: DecimalMark = "comma") -> int | float | None
     s = raw.strip()
     if not s or len(s) > _NUMBER_TEXT_MAX:
         return None
-    negative, s = _strip_sign(s)
-    if s[:1] == "(" and s[-1:] == ")" and not negative:
-        negative, s = True, s[1:-1].strip()
-    s = _CURRENCY.sub("", s, count=2).strip()
-    if not negative:  # "€ -12,50": the sign after the currency sign
+    negative = False
+    if not (s[-1].isdigit() and (s[0].isdigit() or (s[0] in _MINUS and s[1:2].isdigit()))):
+        # signs, parentheses, currency: the rarer shapes
         negative, s = _strip_sign(s)
+        if s[:1] == "(" and s[-1:] == ")" and not negative:
+            negative, s = True, s[1:-1].strip()
+        s = _CURRENCY.sub("", s, count=2).strip()
+        if not negative:  # "€ -12,50": the sign after the currency sign
+            negative, s = _strip_sign(s)
+    elif s[0] in _MINUS:
+        negative, s = True, s[1:]
     body = _body(s, decimal)
     if body is None:
         return None
