@@ -38,6 +38,7 @@ which would change the name silently.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
@@ -324,6 +325,8 @@ def _resolve(step: _Step, row: Mapping[str, Any], warnings: list[FieldWarning]) 
 
 
 _DROPPED = object()  # in a fill function's payload: the field stays out of it
+# What the numbers' second fast path takes; parse_number reads these the same way.
+_COMMA_NUMBER = re.compile(r"-?(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+),[0-9]{1,2}")
 
 
 def _general(step: _Step, row: Mapping[str, Any], warnings: list[FieldWarning]) -> Any:
@@ -365,6 +368,12 @@ _FAST_SOURCE: dict[int, tuple[tuple[str, str], ...]] = {
         (
             "kind is str and _plain_number(raw) is not None"
             ' and -{limit} < (n := float(raw) if "." in raw else int(raw)) < {limit}',
+            "n",
+        ),
+        # A Greek decimal comma with 1-2 decimals (1.234,56 / 1234,5): never ambiguous.
+        (
+            "kind is str and _comma_number(raw) is not None"
+            " and -{limit} < (n := float(raw.replace('.', '').replace(',', '.'))) < {limit}",
             "n",
         ),
     ),
@@ -413,6 +422,7 @@ def _compile_fill(
         "_general": _general,
         "_without_dropped": _without_dropped,
         "_plain_number": PLAIN_NUMBER.fullmatch,
+        "_comma_number": _COMMA_NUMBER.fullmatch,
         "_phone_match": PHONE_PATTERN.fullmatch,
         "_phone_separators": PHONE_SEPARATORS,
         "_copies": copies,
