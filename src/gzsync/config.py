@@ -116,6 +116,14 @@ class Settings(BaseSettings):
     max_duration_s: float | None = Field(None, gt=0, validation_alias="MAX_DURATION")
     lock_ttl_s: int = Field(900, gt=0, validation_alias="LOCK_TTL")
 
+    # Mapping rules (gzsync.mapping.rules)
+    number_decimal: Literal["comma", "dot"] = Field("comma", validation_alias="NUMBER_DECIMAL")
+    contact_name_fallback: str = Field(
+        "first_name,email",
+        pattern=r"^\s*(?i:none|(first_name|email)(\s*,\s*(first_name|email))?)\s*$",
+        validation_alias="CONTACT_NAME_FALLBACK",
+    )
+
     # State
     state_backend: Literal["sqlite", "catalyst"] = Field("sqlite", validation_alias="STATE_BACKEND")
     state_db: Path = Field(Path(".gzsync/state.db"), validation_alias="STATE_DB")

@@ -168,13 +168,22 @@ def test_invalid_email_is_dropped_with_a_warning_not_the_contact(env: Env) -> No
     assert not contacts_by_key(env)["K6"].get("Email")
 
 
-def test_contact_without_last_name_is_rejected_with_that_reason(env: Env) -> None:
+def test_contact_without_last_name_syncs_and_one_without_any_name_is_rejected(env: Env) -> None:
     _small_world(env)
-    env.galaxy.add_rows("ZH_CONTACTS", [_contact("K0", "C1", 3000095, LASTNAME="  ")])
-    sync(env)
-    entry = next(e for e in ledger(env) if e.key == "K0")
-    assert entry.kind == "rejected"
-    assert "last" in entry.reason.lower()
+    env.galaxy.add_rows(
+        "ZH_CONTACTS",
+        [
+            _contact("K0", "C1", 3000095, LASTNAME="  "),
+            _contact("K9", "C1", 3000096, LASTNAME=None, FIRSTNAME=None, EMAIL=""),
+        ],
+    )
+    report = sync(env)
+    entry = next(e for e in ledger(env) if e.key == "K9")
+    assert (entry.kind, entry.reason) == ("rejected", "missing_name")
+    assert "K0" not in {e.key for e in ledger(env)}
+    zoho = next(r for r in env.zoho.records("Contacts") if r["Galaxy_Contact_ID"] == "K0")
+    assert (zoho["Last_Name"], zoho.get("First_Name")) == ("Maria", None)
+    assert report.contacts.warnings_by_reason == {"last_name_fallback": 1}
 
 
 def test_entities_selects_a_subset(env: Env) -> None:

@@ -234,24 +234,24 @@ CONTACT_ROWS = [
     _contact("K8", "G4", 3000108, LASTNAME="L" * 300),
 ]
 
-GOOD_ACCOUNTS = {"G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "A1"}
-GOOD_CONTACTS = {"K1", "K5", "K7"}
+# A bad optional value never keeps a record out (issue 11): B2-B6 and K6, K8 sync.
+GOOD_ACCOUNTS = {"G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "A1"} | {
+    "B2",
+    "B3",
+    "B4",
+    "B5",
+    "B6",
+}
+GOOD_CONTACTS = {"K1", "K5", "K6", "K7", "K8"}
 EXPECTED_LEDGER = {
     ("customers", "?rev=3000010", "rejected", "missing_trader_id"),
     ("customers", "?rev=3000011", "rejected", "missing_trader_id"),
     ("customers", "B1", "rejected", "missing_name"),
-    ("customers", "B2", "rejected", "name_too_long"),
-    ("customers", "B3", "rejected", "invalid_number"),
-    ("customers", "B4", "rejected", "invalid_number"),
-    ("customers", "B5", "rejected", "invalid_number"),
-    ("customers", "B6", "rejected", "invalid_number"),
     ("customers", "B7", "rejected", "invalid_revision"),
     ("affiliates", "A8", "rejected", "missing_name"),
     ("contacts", "?rev=3000102", "rejected", "missing_contact_id"),
     ("contacts", "K3", "rejected", "missing_parent_key"),
     ("contacts", "K4", "waiting_parent", "parent_not_in_zoho"),
-    ("contacts", "K6", "rejected", "missing_last_name"),
-    ("contacts", "K8", "rejected", "last_name_too_long"),
 }
 
 
@@ -277,6 +277,15 @@ def test_rows_of_every_bad_kind_are_ledgered_and_the_good_ones_synced(tmp_path: 
         assert accounts["G1"]["Affiliate_To"]["id"] == accounts["A1"]["id"]
         assert accounts["G8"].get("Affiliate_To") is None  # its affiliate was rejected
         assert report.customers.warnings >= 3  # the dropped street, phone and name values
+        assert accounts["B2"]["Account_Name"] == "N" * 255
+        for key in ("B3", "B6"):
+            assert accounts[key].get("Credit_Limit") is None  # left out: Zoho had none
+        by_reason = report.customers.warnings_by_reason
+        assert by_reason["name_truncated"] == 1
+        assert by_reason["invalid_number"] == 4  # B3, B4, B5, B6
+        contacts = {c["Galaxy_Contact_ID"]: c for c in env.zoho.records("Contacts")}
+        assert contacts["K6"]["Last_Name"] == "Maria"
+        assert contacts["K8"]["Last_Name"] == "L" * 80  # Zoho's Contacts length
         assert_parity(env)
 
         again = sync(env)  # nothing changed: the rejected rows are not resent

@@ -123,9 +123,9 @@ def test_a_debug_run_leaks_no_secret(
     env.zoho.faults.add([FaultRule.from_json({"endpoint": "upsert", "status": 401, "count": 1})])
     done = run_gzsync(env, "run", "--json", "--log-format", log_format, cwd=tmp_path, DEBUG="1")
     env.settle()
-    assert done.returncode == 1, done.stderr.decode()[-2000:]
     report = json.loads(done.stdout)
-    assert report["status"] == "incomplete"
+    # this data has no row our rules reject since issue 11: the 401s are absorbed
+    assert (done.returncode, report["status"]) == (0, "success"), done.stderr.decode()[-2000:]
     assert_parity(env)
 
     sessions = [n for n in issued if n.startswith("SessionId")]

@@ -17,12 +17,13 @@ from gzsync.config import DEFAULT_CONTACT_COLUMNS
 from gzsync.mapping import records
 from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_contact, map_customer
 from gzsync.mapping.tables import AFFILIATE, CONTACT, CUSTOMER, Table, contact_table
+from gzsync.mapping.warnings import FieldWarning
 
 
 def loop_mapping(table: Table, row: dict[str, Any]) -> Mapped | Rejected:
     """The mapping as a plain loop over the plan, general path only: the reference."""
     plan = records._plan(table)
-    warnings: list[str] = []
+    warnings: list[FieldWarning] = []
     key_and_rev = records._key_and_revision(plan, row, warnings)
     if isinstance(key_and_rev, Rejected):
         return key_and_rev
@@ -37,7 +38,11 @@ def loop_mapping(table: Table, row: dict[str, Any]) -> Mapped | Rejected:
             if original in payload:
                 payload[field] = payload[original]
             else:
-                warnings.append(f"{field} dropped: same value as {original}")
+                first = next(w for w in warnings if w.field == original)
+                detail = f"{field} dropped: same value as {original}"
+                warnings.append(FieldWarning(field, first.reason, first.value, detail))
+        if plan.name_fallback and payload.get("Last_Name") is None:
+            records._fallback_last_name(plan, payload, warnings)
         parent = None
         if plan.parent is not None:
             parent = records._parent_key(plan.parent, row, warnings)
@@ -71,6 +76,15 @@ cells = st.one_of(
             "EL 069766124",
             "069766124",
             "1.234,50",
+            "-1.234.567,5",
+            "1234,56",
+            "-0,5",
+            "1,234",
+            "1,234.50",
+            "€ 1.234,56",
+            "—",
+            "Ω" * 300,
+            "Ω " * 130,
             "12.5",
             "-300",
             "9" * 17,
@@ -159,12 +173,18 @@ def test_a_dropped_address_drops_its_copy_with_a_warning_after_the_others() -> N
     row = {**GOOD_CUSTOMER, "TRDSSTREET": "x" * 300, "TRDSPHONE1": "n/a"}
     result = map_customer(row)
     assert isinstance(result, Mapped)
-    assert result.warnings == (
+    assert tuple(str(w) for w in result.warnings) == (
         "Phone dropped: TRDSPHONE1 'n/a' is not a phone number (8-15 digits)",
         "Billing_Street dropped: TRDSSTREET 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… "
         "is 300 characters long (Zoho allows 255)",
         "Shipping_Street dropped: same value as Billing_Street",
     )
+    assert [(w.field, w.reason) for w in result.warnings] == [
+        ("Phone", "invalid_phone"),
+        ("Billing_Street", "value_too_long"),
+        ("Shipping_Street", "value_too_long"),
+    ]
+    assert result.warnings[0].value == "n/a"
     assert "Billing_Street" not in result.payload
     assert "Shipping_Street" not in result.payload
     assert list(result.payload)[-2:] == ["Shipping_State", "Shipping_Country"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +20,7 @@ from gzsync.mapping import records
 from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_contact, map_customer
 from gzsync.mapping.tables import AFFILIATE, CONTACT, CUSTOMER, Table
 from gzsync.mapping.validate import validate_payload
+from gzsync.mapping.warnings import FieldWarning
 from gzsync.sync.linking import is_card_holder
 
 CUSTOMER_COLUMNS = (
@@ -143,12 +145,12 @@ def check_result(table: Table, result: Mapped | Rejected) -> None:
     assert result.payload[name]
     # What httpx does with a JSON body: must not raise (surrogates, NaN, infinities).
     json.dumps(result.payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
-    assert all(len(w) <= 300 for w in result.warnings)
+    assert all(len(str(w)) <= 300 and len(w.value) <= 120 for w in result.warnings)
 
 
 def general_path(table: Table, row: Mapping[str, Any]) -> Mapped | Rejected:
     """The same mapping done by the general path only (no fast paths), for comparison."""
-    warnings: list[str] = []
+    warnings: list[FieldWarning] = []
     plan = records._plan(table)
     key_and_rev = records._key_and_revision(plan, row, warnings)
     if isinstance(key_and_rev, Rejected):
@@ -157,9 +159,13 @@ def general_path(table: Table, row: Mapping[str, Any]) -> Mapped | Rejected:
     payload: dict[str, Any] = {table.key.zoho_field: key, "Rev_Number": rev}
     try:
         for rule in table.fields:
+            if plan.name_fallback and rule.zoho_field == "Last_Name":
+                rule = replace(rule, required=False)
             present, value = records._resolve(records._step(rule), row, warnings)
             if present:
                 payload[rule.zoho_field] = value
+        if plan.name_fallback and payload.get("Last_Name") is None:
+            records._fallback_last_name(plan, payload, warnings)
         parent = None
         if plan.parent is not None:
             parent = records._parent_key(plan.parent, row, warnings)

@@ -81,7 +81,24 @@ def test_number_reads_the_formats_of_a_greek_erp(raw: Any, expected: float | Non
 
 
 @pytest.mark.parametrize(
-    "raw", ["N/A", "1e5", "12.5.3,1", "١٢٣", "nan", "inf", "1 234", True, math.nan, -math.inf, [1]]
+    "raw",
+    [
+        "N/A",
+        "1e5",
+        "12.5.3,1",
+        "١٢٣",
+        "nan",
+        "inf",
+        "1 23",
+        "n/a",
+        "-",
+        "—",
+        "abc",
+        True,
+        math.nan,
+        -math.inf,
+        [1],
+    ],
 )
 def test_number_refuses_what_is_not_a_number(raw: Any) -> None:
     with pytest.raises(InvalidValue) as info:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_contact, map_customer
+from gzsync.mapping.rules import MappingRules
 from gzsync.mapping.tables import AFFILIATE, CONTACT, CUSTOMER, contact_table
 from gzsync.mapping.validate import validate_payload
 
@@ -102,7 +103,9 @@ def test_account_name_is_the_first_non_empty_name_column(
 def test_a_name_column_that_is_not_text_is_skipped_with_a_warning() -> None:
     record = mapped(map_customer(customer_row(TRDRNAME=["x"])))
     assert record.payload["Account_Name"] == "ΕΡΜΗΣ ΦΑΡΜΑΚΕΥΤΙΚΗ ΑΝΩΝΥΜΗ ΕΤΑΙΡΕΙΑ"
-    assert any("TRDRNAME" in w for w in record.warnings)
+    assert any("TRDRNAME" in str(w) for w in record.warnings)
+    assert record.warnings[0].field == "Account_Name"
+    assert record.warnings[0].reason == "invalid_text"
 
 
 def test_empty_optional_fields_are_sent_as_null_to_clear_them_in_zoho() -> None:
@@ -131,7 +134,8 @@ def test_a_bad_optional_value_is_left_out_with_a_warning(
 ) -> None:
     record = mapped(map_customer(customer_row(**changes)))
     assert field not in record.payload  # Zoho keeps what it has; nothing is cleared
-    assert any(warning_part in w for w in record.warnings), record.warnings
+    assert any(warning_part in str(w) for w in record.warnings), record.warnings
+    assert {w.field for w in record.warnings} >= {field}
     assert validate_payload(CUSTOMER, record.payload) == []
 
 
@@ -157,14 +161,9 @@ def test_billing_and_shipping_are_dropped_together() -> None:
             "missing_name",
             "Account_Name",
         ),
-        ({"TRDRNAME": "Ω" * 256}, "name_too_long", "Account_Name"),
-        ({"BALANCE": "N/A"}, "invalid_number", "Credit_Limit"),
-        ({"TURVOVER_LY": float("nan")}, "invalid_number", "Turnover_LY"),
-        ({"WATT_CY": 10**16}, "invalid_number", "Watt"),
-        ({"MAXBALANCE": True}, "invalid_number", "Open_Balance"),
     ],
 )
-def test_bad_key_name_revision_or_number_rejects_the_record(
+def test_bad_key_name_or_revision_rejects_the_record(
     changes: dict[str, Any], reason: str, field: str
 ) -> None:
     result = rejected(map_customer(customer_row(**changes)))
@@ -173,12 +172,74 @@ def test_bad_key_name_revision_or_number_rejects_the_record(
     assert 0 < len(result.detail) < 200
 
 
-def test_a_name_too_long_is_not_truncated_and_does_not_fall_back() -> None:
-    result = rejected(map_customer(customer_row(TRDRNAME="ΠΟΛΥ ΜΑΚΡΥ ΟΝΟΜΑ " * 20)))
-    assert result.reason == "name_too_long"
-    assert result.key == "8049A100-AC67-489C-D566-A0F145FEBF53"
-    assert result.rev == 5339779
-    assert "Zoho allows 255" in result.detail
+@pytest.mark.parametrize(
+    ("changes", "field", "value"),
+    [
+        ({"BALANCE": "N/A"}, "Credit_Limit", "N/A"),
+        ({"BALANCE": "n/a"}, "Credit_Limit", "n/a"),
+        ({"MAXBALANCE": "-"}, "Open_Balance", "-"),
+        ({"TURNOVER_YTD": "—"}, "Turnover_YTD", "—"),
+        ({"TURNOVER_LTD": "abc"}, "Turnover_LTD", "abc"),
+        ({"TURVOVER_LY": float("nan")}, "Turnover_LY", "nan"),
+        ({"WATT_CY": 10**16}, "Watt", "10000000000000000"),
+        ({"MAXBALANCE": True}, "Open_Balance", "True"),
+    ],
+)
+def test_a_number_that_is_no_number_is_left_out_with_a_warning(
+    changes: dict[str, Any], field: str, value: str
+) -> None:
+    record = mapped(map_customer(customer_row(**changes)))
+    assert field not in record.payload  # Zoho keeps what it has
+    assert [(w.field, w.reason, w.value) for w in record.warnings] == [
+        (field, "invalid_number", value)
+    ]
+    assert validate_payload(CUSTOMER, record.payload) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1234.56", 1234.56),
+        ("1234,56", 1234.56),
+        ("1.234,56", 1234.56),
+        ("1,234.56", 1234.56),
+        (" € 1.234,56 ", 1234.56),
+        ("1 234,56 EUR", 1234.56),
+    ],
+)
+def test_numbers_in_greek_erp_formats_sync(raw: str, expected: float) -> None:
+    record = mapped(map_customer(customer_row(BALANCE=raw)))
+    assert record.payload["Credit_Limit"] == expected
+    assert record.warnings == ()
+
+
+def test_the_ambiguous_number_follows_number_decimal() -> None:
+    comma = mapped(map_customer(customer_row(BALANCE="1,234")))
+    dot = mapped(map_customer(customer_row(BALANCE="1,234"), MappingRules("dot")))
+    assert comma.payload["Credit_Limit"] == 1.234
+    assert dot.payload["Credit_Limit"] == 1234
+    assert dot.payload["Account_Name"] == comma.payload["Account_Name"]
+
+
+def test_a_name_too_long_is_cut_on_a_word_boundary_and_does_not_fall_back() -> None:
+    long_name = "ΠΟΛΥ ΜΑΚΡΥ ΟΝΟΜΑ " * 20  # 340 characters
+    record = mapped(map_customer(customer_row(TRDRNAME=long_name)))
+    name = record.payload["Account_Name"]
+    assert len(name) <= 255
+    assert long_name.startswith(name)
+    assert long_name[len(name)] == " "  # cut where a word ends
+    assert [(w.field, w.reason) for w in record.warnings] == [("Account_Name", "name_truncated")]
+    assert record.warnings[0].value.startswith("ΠΟΛΥ ΜΑΚΡΥ")
+
+
+def test_a_name_without_spaces_is_cut_at_255() -> None:
+    record = mapped(map_customer(customer_row(TRDRNAME="Ω" * 300)))
+    assert record.payload["Account_Name"] == "Ω" * 255
+    affiliate = mapped(
+        map_affiliate({"AFFILIATES_TRDRID": "a", "AFF_NAME": "Ψ" * 256, "AFFILIATES_REVNUM": 3})
+    )
+    assert affiliate.payload["Account_Name"] == "Ψ" * 255
+    assert affiliate.warnings[0].reason == "name_truncated"
 
 
 def test_rejection_without_key_uses_the_revision_as_a_stand_in() -> None:
@@ -305,14 +366,22 @@ def test_contact_with_invalid_email_keeps_the_contact_and_warns() -> None:
     record = mapped(map_contact(contact_row(EMAIL="maria@@example.gr")))
     assert "Email" not in record.payload
     assert record.warnings
-    assert record.warnings[0].startswith("Email dropped")
+    assert str(record.warnings[0]).startswith("Email dropped")
+    assert (record.warnings[0].reason, record.warnings[0].value) == (
+        "invalid_email",
+        "maria@@example.gr",
+    )
 
 
 @pytest.mark.parametrize(
     ("changes", "reason", "field"),
     [
-        ({"LASTNAME": None}, "missing_last_name", "Last_Name"),
-        ({"LASTNAME": " "}, "missing_last_name", "Last_Name"),
+        ({"LASTNAME": None, "FIRSTNAME": None, "EMAIL": None}, "missing_name", "Last_Name"),
+        (
+            {"LASTNAME": " ", "FIRSTNAME": "", "EMAIL": "not-an-address"},
+            "missing_name",
+            "Last_Name",
+        ),
         ({"CONTACTID": None}, "missing_contact_id", "Galaxy_Contact_ID"),
         ({"TRDRID": ""}, "missing_parent_key", "TRDRID"),
         ({"TRDRID": [1]}, "invalid_parent_key", "TRDRID"),
@@ -322,6 +391,44 @@ def test_contact_with_invalid_email_keeps_the_contact_and_warns() -> None:
 def test_contact_rejections(changes: dict[str, Any], reason: str, field: str) -> None:
     result = rejected(map_contact(contact_row(**changes)))
     assert (result.reason, result.field) == (reason, field)
+
+
+def test_a_contact_without_last_name_takes_its_first_name() -> None:
+    record = mapped(map_contact(contact_row(LASTNAME=None, FIRSTNAME=" Μαρία ")))
+    assert record.payload["Last_Name"] == "Μαρία"
+    assert record.payload["First_Name"] is None
+    assert [(w.field, w.reason, w.value) for w in record.warnings] == [
+        ("Last_Name", "last_name_fallback", "Μαρία")
+    ]
+    assert validate_payload(CONTACT, record.payload) == []
+
+
+def test_a_contact_without_any_name_takes_the_local_part_of_its_email() -> None:
+    record = mapped(map_contact(contact_row(LASTNAME="", FIRSTNAME=None)))
+    assert record.payload["Last_Name"] == "maria.p"
+    assert record.payload["Email"] == "maria.p@example.gr"
+    assert record.warnings[0].reason == "last_name_fallback"
+
+
+def test_contact_name_fallback_is_configurable() -> None:
+    email_only = MappingRules(contact_name_fallback=("email",))
+    record = mapped(map_contact(contact_row(LASTNAME=None), rules=email_only))
+    assert (record.payload["Last_Name"], record.payload["First_Name"]) == ("maria.p", "Μαρία")
+    old = MappingRules(contact_name_fallback=())
+    result = rejected(map_contact(contact_row(LASTNAME=None), rules=old))
+    assert (result.reason, result.field) == ("missing_last_name", "Last_Name")
+    assert MappingRules.from_text("dot", "none") == MappingRules("dot", ())
+    assert MappingRules.from_text("comma", " email , first_name") == MappingRules(
+        "comma", ("email", "first_name")
+    )
+    with pytest.raises(ValueError, match="surname"):
+        MappingRules.from_text("comma", "surname")
+
+
+def test_a_too_long_last_name_is_truncated() -> None:
+    record = mapped(map_contact(contact_row(LASTNAME="Παπα " * 60)))
+    assert record.payload["Last_Name"] == ("Παπα " * 16).strip()  # 80 at most, on a space
+    assert record.warnings[0].reason == "name_truncated"
 
 
 def test_contact_columns_come_from_configuration() -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from gzsync.sandbox.data import (
     AFFILIATE_LINK_COLUMNS,
+    AMOUNT_PLACEHOLDERS,
     CONTACT_COLUMNS,
     CUSTOMER_COLUMNS,
     Dataset,
@@ -124,10 +125,26 @@ def test_about_one_percent_bad_customers_of_every_kind(data: Dataset) -> None:
 def test_about_one_percent_bad_contacts(data: Dataset) -> None:
     good_email = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     bad_email = [c for c in data.contacts if c["EMAIL"] and not good_email.match(c["EMAIL"])]
-    no_last = [c for c in data.contacts if not c["LASTNAME"]]
+    nameless = [c for c in data.contacts if not (c["LASTNAME"] or c["FIRSTNAME"] or c["EMAIL"])]
     assert bad_email
-    assert no_last
-    assert 0.005 < (len(bad_email) + len(no_last)) / len(data.contacts) < 0.015
+    assert nameless
+    assert 0.005 < (len(bad_email) + len(nameless)) / len(data.contacts) < 0.015
+
+
+def test_the_quirks_of_erp_views_at_realistic_rates(data: Dataset) -> None:
+    balances = [r["BALANCE"] for r in data.customers]
+    placeholders = sum(b in AMOUNT_PLACEHOLDERS for b in balances)
+    assert 0.015 < placeholders / len(balances) < 0.05
+    commas = [b for b in balances if isinstance(b, str) and "," in b]
+    assert 0.04 < len(commas) / len(balances) < 0.12
+    assert any(re.fullmatch(r"-?\d{1,3}(\.\d{3})+,\d\d", b) for b in commas)  # 1.234,56
+    assert any(re.fullmatch(r"-?\d+,\d\d", b) for b in commas)  # 1234,56
+    assert any(b.startswith("€ ") for b in commas)
+    first_only = [c for c in data.contacts if not c["LASTNAME"] and c["FIRSTNAME"]]
+    assert 0.025 < len(first_only) / len(data.contacts) < 0.06
+    assert any(not c["LASTNAME"] and not c["FIRSTNAME"] and c["EMAIL"] for c in data.contacts)
+    long_names = [r for r in data.customers if 255 < len(r["TRDRNAME"] or "") < 300]
+    assert 0.001 < len(long_names) / len(data.customers) < 0.006
 
 
 def test_tins_mostly_valid_with_a_few_invalid(data: Dataset) -> None:

@@ -26,12 +26,14 @@ from hypothesis import strategies as st
 
 from gzsync.errors import LockHeldError, StateError
 from gzsync.state.store import (
+    WARNING_RUNS_KEPT,
     BatchCommit,
     Confirmed,
     LedgerEntry,
     LedgerKind,
     StateStore,
     StreamName,
+    WarningRecord,
 )
 
 T0 = 1_750_000_000.0
@@ -606,6 +608,52 @@ class StoreContract:
         assert [r.run_id for r in store.runs(limit=2)] == ["r4", "r3"]
         assert store.runs()[3].status == "ok"
         assert {r.status for i, r in enumerate(store.runs()) if i != 3} == {"running"}
+
+    # -- data-quality warnings per run ----------------------------------------------------
+
+    def test_warnings_are_kept_per_run_in_order_and_filtered(self, store: StateStore) -> None:
+        store.run_started("r1", T0)
+        store.run_started("r2", T0 + 10)
+        first = [
+            WarningRecord("customers", "C1", 5, "Credit_Limit", "invalid_number", "n/a", "BALANCE"),
+            WarningRecord("contacts", "K1", 6, "Last_Name", "last_name_fallback", "Μαρία", "d"),
+        ]
+        many = [
+            WarningRecord("customers", f"C{i:03d}", i, "Account_Name", "name_truncated", "Ω" * 120)
+            for i in range(250)
+        ]
+        store.warnings_add("r1", first)
+        store.warnings_add("r1", many)
+        store.warnings_add("r1", [])
+        store.warnings_add(
+            "r2", [WarningRecord("affiliates", "A1", 1, "Account_AFM", "invalid_tin")]
+        )
+        assert store.warnings_list("r1") == [*first, *many]
+        assert store.warnings_list("r1", stream="contacts") == first[1:]
+        assert store.warnings_list("r1", reason="name_truncated", limit=3) == many[:3]
+        assert store.warnings_list("r1", stream="contacts", reason="name_truncated") == []
+        assert [w.key for w in store.warnings_list("r2")] == ["A1"]
+        assert store.warnings_list("unknown") == []
+
+    def test_warnings_of_old_runs_are_pruned(self, store: StateStore) -> None:
+        total = WARNING_RUNS_KEPT + 2
+        for i in range(total):
+            store.run_started(f"r{i:03d}", T0 + i)
+            warning = WarningRecord("customers", f"C{i}", i, "Watt", "invalid_number", "-")
+            store.warnings_add(f"r{i:03d}", [warning])
+        kept = [i for i in range(total) if store.warnings_list(f"r{i:03d}")]
+        assert kept == list(range(2, total))
+
+    def test_meta_entries(self, open_store: OpenStore) -> None:
+        first = open_store()
+        assert first.meta_get("rules") is None
+        first.meta_put("rules", "v1")
+        first.meta_put("rules", "v2;decimal=comma")
+        first.meta_put("other", "x")
+        first.close()
+        second = open_store()
+        assert second.meta_get("rules") == "v2;decimal=comma"
+        assert second.meta_get("other") == "x"
 
     # -- persistence ----------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from store_contract import FakeClock, OpenStore, StoreContract, commit, entry
 from gzsync.config import Settings
 from gzsync.errors import LockHeldError, StateError
 from gzsync.state import SqliteStore, open_sqlite_store, open_store
-from gzsync.state.sqlite import SCHEMA_VERSION
+from gzsync.state.sqlite import _MIGRATIONS, SCHEMA_VERSION
 from gzsync.state.store import Confirmed, StateStore
 
 
@@ -77,11 +77,29 @@ def test_wal_mode_and_schema_version_are_on_the_file(db_path: Path) -> None:
     conn = sqlite3.connect(db_path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert tables == {"kv", "watermarks", "ledger", "ids", "lock", "runs"}
+        assert tables == {"kv", "watermarks", "ledger", "ids", "lock", "runs", "warnings", "meta"}
     finally:
         conn.close()
+
+
+def test_a_version_1_file_is_migrated_and_keeps_its_data(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(db_path)
+    for statement in _MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO watermarks (stream, rev) VALUES ('customers', 41)")
+    conn.commit()
+    conn.close()
+    store = SqliteStore(db_path)
+    try:
+        assert store.get_watermark("customers") == 41
+        store.meta_put("rules", "v2")
+        assert store.meta_get("rules") == "v2"
+    finally:
+        store.close()
 
 
 def test_reopening_does_not_recreate_the_schema(db_path: Path) -> None:
@@ -99,7 +117,7 @@ def test_newer_schema_is_refused(db_path: Path) -> None:
     conn = sqlite3.connect(db_path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
-    with pytest.raises(StateError, match="schema version 2"):
+    with pytest.raises(StateError, match=f"schema version {SCHEMA_VERSION + 1}"):
         SqliteStore(db_path)
 
 

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from gzsync import __version__
-from gzsync.cli import catalyst_cmd, check, demo, ops, run, sandbox, schedule
+from gzsync.cli import catalyst_cmd, check, demo, ops, quality, run, sandbox, schedule
 
 app = typer.Typer(
     name="gzsync",
@@ -52,6 +52,7 @@ app.command("check")(check.check_command)
 app.command("status")(ops.status_command)
 app.add_typer(ops.ledger_app, name="ledger")
 app.command("report")(ops.report_command)
+app.command("warnings")(quality.warnings_command)
 app.command("schedule", epilog=schedule.EPILOG)(schedule.schedule_command)
 app.add_typer(catalyst_cmd.catalyst_app, name="catalyst")
 

@@ -120,7 +120,21 @@ def _run_summary(record: RunRecord) -> dict[str, Any]:
         "counts": counts,
         "ledger_pending": report.get("ledger_pending"),
         "message": report.get("message", ""),
+        "warnings": sum(c["warnings"] for c in counts.values()),
+        "warnings_by_reason": _warnings_by_reason(report),
     }
+
+
+def _warnings_by_reason(report: dict[str, Any]) -> dict[str, int]:
+    """{reason: count} over the entities of a run's report (issue 11)."""
+    total: dict[str, int] = {}
+    for entity in ENTITIES:
+        counts = report.get(entity)
+        by_reason = counts.get("warnings_by_reason") if isinstance(counts, dict) else None
+        for reason, n in (by_reason if isinstance(by_reason, dict) else {}).items():
+            if isinstance(n, int):
+                total[str(reason)] = total.get(str(reason), 0) + n
+    return total
 
 
 def status_command(
@@ -147,12 +161,13 @@ def status_command(
         table.add_column("started (UTC)", no_wrap=True)
         table.add_column("took", justify="right")
         table.add_column("status")
-        for column in ("fetched", "written", "failed"):
+        for column in ("fetched", "written", "failed", "warnings"):
             table.add_column(column, justify="right")
         for run in data["runs"]:
             counts = run["counts"].values()
             written = sum(c["inserted"] + c["updated"] for c in counts)
             failed = sum(c["rejected"] + c["failed"] for c in counts)
+            warned = sum(c["warnings"] for c in counts)
             took = "-" if run["duration_s"] is None else f"{run['duration_s']:.1f} s"
             table.add_row(
                 run["run_id"],
@@ -162,6 +177,7 @@ def status_command(
                 str(sum(c["fetched"] for c in counts)),
                 str(written),
                 str(failed),
+                str(warned),
             )
         stdout.print(table)
     marks = data["watermarks"]
@@ -387,11 +403,13 @@ def report_command(
         if store is not None:
             history = store.runs(200)
             record = store.run(run_id) if run_id else (history[0] if history else None)
-    if record is None:
-        fail(f"no run {run_id}" if run_id else "no runs recorded yet", code=1)
+        if record is None:
+            fail(f"no run {run_id}" if run_id else "no runs recorded yet", code=1)
+        assert store is not None
+        warnings = store.warnings_list(record.run_id)
     path = output or Path(f"gzsync-report-{_safe(record.run_id)}.html")
     try:
-        path.write_text(render_run_html(record, history), encoding="utf-8")
+        path.write_text(render_run_html(record, history, warnings), encoding="utf-8")
     except OSError as exc:
         fail(f"cannot write {path}: {exc.strerror}", code=1)
     sys.stdout.write(f"{path}\n")

@@ -18,10 +18,17 @@ Decisions where SPEC §3 is silent:
   infinities are invalid. Lone UTF-16 surrogates (which ``json.loads`` lets through from
   ``\\ud800`` escapes) are invalid: they cannot be encoded to send to Zoho.
 - Numbers: JSON numbers are taken as they are (booleans, NaN and infinities are invalid).
-  Strings are read in the forms a Greek ERP produces: ``1234.50`` (a single point is a
-  decimal point), ``1.234.567,50`` / ``1.234,50`` / ``1234,5`` (Greek: points group
-  thousands, the comma is the decimal separator), and ``1,234,567.50`` (comma groups
-  followed by a point). ``1,234`` is read the Greek way (1.234). Anything else (``N/A``,
+  Strings are read by :func:`parse_number` in the forms a Greek ERP view renders:
+  ``1234.56`` (a single point is a decimal point), ``1234,56`` and ``1.234.567,56`` /
+  ``1.234,56`` (Greek: points group thousands, the comma is the decimal separator), and
+  ``1,234,567.56`` (comma groups followed by a point); thousands may also be grouped by
+  spaces (``1 234,56``, no-break spaces too); surrounding spaces, a sign (``-``, ``+``,
+  ``−``), accounting parentheses (``(12,50)`` is -12.5) and a currency sign or code
+  before or after (``€``, ``$``, ``£``, ``EUR``, ``USD``) are allowed. The one ambiguous
+  shape, a single comma followed by exactly three digits (``1,234``, ``12,345``), follows
+  ``NUMBER_DECIMAL``: ``comma`` (the default: 1.234, the Greek reading) or ``dot``
+  (1234). A single point is always a decimal point (``1.234`` is 1.234 in both modes:
+  otherwise ``1234.56``-style views would break). Anything else (``N/A``, ``-``, ``—``,
   ``1e5``, ``١٢٣``) is invalid. Decimals are passed on as they come (Zoho keeps up to 9
   and rounds to the field's own precision); Galaxy's money columns carry 2-4.
 - Revisions: non-negative integers; an integral float or numeric string is accepted.
@@ -39,12 +46,13 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "PHONE_PATTERN",
     "PHONE_SEPARATORS",
     "PLAIN_NUMBER",
+    "DecimalMark",
     "InvalidValue",
     "digits",
     "echo",
@@ -54,6 +62,7 @@ __all__ = [
     "is_email",
     "is_phone",
     "number",
+    "parse_number",
     "phone",
     "revision",
     "text",
@@ -121,8 +130,21 @@ def identifier(value: Any) -> str | None:
 
 
 PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
-_GREEK_NUMBER = re.compile(r"[+-]?(?:[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?|[0-9]+,[0-9]+)")
-_ENGLISH_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+
+#: How ``1,234`` (one comma, three digits after it) is read: ``comma`` = 1.234, ``dot`` = 1234.
+DecimalMark = Literal["comma", "dot"]
+
+# The body of a number, once sign, currency and spaces are taken off (see parse_number).
+_DOT_DECIMAL = re.compile(r"[0-9]*\.[0-9]+|[0-9]+")
+_COMMA_DECIMAL = re.compile(r"[0-9]*,[0-9]+")
+_AMBIGUOUS = re.compile(r"[0-9]{1,3},[0-9]{3}")
+_GREEK_GROUPED = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?")
+_ENGLISH_GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_SPACE_GROUPED = re.compile(r"[0-9]{1,3}(?:[ \u00a0\u202f][0-9]{3})+(?:[.,][0-9]+)?")
+_CURRENCY = re.compile(r"^(?:[€$£]|EUR|USD|GBP)\s*|\s*(?:[€$£]|EUR|USD|GBP)$", re.IGNORECASE)
+_MINUS = ("-", "\u2212")
+#: Longer text is no number we could send anyway (Zoho takes 16 digits before the point).
+_NUMBER_TEXT_MAX = 100
 
 
 def _from_float(value: float) -> float:
@@ -131,20 +153,72 @@ def _from_float(value: float) -> float:
     return value
 
 
-def _parse_number_text(raw: str) -> int | float:
+def _strip_sign(s: str) -> tuple[bool, str]:
+    """(negative, rest) for a leading sign; the rest is trimmed."""
+    if s[:1] in _MINUS:
+        return True, s[1:].strip()
+    if s[:1] == "+":
+        return False, s[1:].strip()
+    return False, s
+
+
+def _body(s: str, decimal: DecimalMark) -> str | None:
+    """`s` (no sign, no currency, no spaces around) as ``digits[.digits]``, or None.
+
+    The separators present pick the one pattern to check (one regex per value: this runs
+    for every amount a view sends as text).
+    """
+    if not s.isascii() or " " in s:
+        if not _SPACE_GROUPED.fullmatch(s):
+            return None
+        s = s.replace(" ", "").replace("\u00a0", "").replace("\u202f", "")
+    commas = s.count(",")
+    if not commas:
+        if s.count(".") <= 1:
+            return s if _DOT_DECIMAL.fullmatch(s) else None  # 1234.56 (1.234 too)
+        return s.replace(".", "") if _GREEK_GROUPED.fullmatch(s) else None  # 1.234.567
+    if "." not in s:
+        if commas == 1:
+            if _AMBIGUOUS.fullmatch(s):  # 1,234
+                return s.replace(",", ".") if decimal == "comma" else s.replace(",", "")
+            return s.replace(",", ".") if _COMMA_DECIMAL.fullmatch(s) else None  # 1234,56
+        return s.replace(",", "") if _ENGLISH_GROUPED.fullmatch(s) else None  # 1,234,567
+    if s.rfind(",") > s.rfind("."):  # 1.234,56
+        return s.replace(".", "").replace(",", ".") if _GREEK_GROUPED.fullmatch(s) else None
+    return s.replace(",", "") if _ENGLISH_GROUPED.fullmatch(s) else None  # 1,234.56
+
+
+def parse_number(raw: str, decimal: DecimalMark = "comma") -> int | float | None:
+    """The number a Greek ERP view rendered as `raw`, or None when it is no number.
+
+    Never raises. Formats: see the module docstring. Whole numbers come back as ``int``.
+    """
     s = raw.strip()
-    if PLAIN_NUMBER.fullmatch(s):
-        return _from_float(float(s)) if "." in s else int(s)
-    if _GREEK_NUMBER.fullmatch(s):
-        s = s.replace(".", "").replace(",", ".")
-        return _from_float(float(s)) if "." in s else int(s)
-    if _ENGLISH_GROUPED.fullmatch(s):
-        s = s.replace(",", "")
-        return _from_float(float(s)) if "." in s else int(s)
-    raise InvalidValue(f"{echo(raw)} is not a number")
+    if not s or len(s) > _NUMBER_TEXT_MAX:
+        return None
+    negative = False
+    if not (s[-1].isdigit() and (s[0].isdigit() or (s[0] in _MINUS and s[1:2].isdigit()))):
+        # signs, parentheses, currency: the rarer shapes
+        negative, s = _strip_sign(s)
+        if s[:1] == "(" and s[-1:] == ")" and not negative:
+            negative, s = True, s[1:-1].strip()
+        s = _CURRENCY.sub("", s, count=2).strip()
+        if not negative:  # "€ -12,50": the sign after the currency sign
+            negative, s = _strip_sign(s)
+    elif s[0] in _MINUS:
+        negative, s = True, s[1:]
+    body = _body(s, decimal)
+    if body is None:
+        return None
+    if "." not in body:
+        return -int(body) if negative else int(body)
+    value = float(body)
+    if not math.isfinite(value):
+        return None
+    return -value if negative else value
 
 
-def number(value: Any) -> int | float | None:
+def number(value: Any, decimal: DecimalMark = "comma") -> int | float | None:
     """A number from a JSON number or a numeric string (see module docstring for formats)."""
     if isinstance(value, bool):
         raise InvalidValue(f"{value!r} is a boolean, not a number")
@@ -155,7 +229,10 @@ def number(value: Any) -> int | float | None:
     if isinstance(value, str):
         if not value or value.isspace():
             return None
-        return _parse_number_text(value)
+        parsed = parse_number(value, decimal)
+        if parsed is None:
+            raise InvalidValue(f"{echo(value.strip())} is not a number")
+        return parsed
     if value is None:
         return None
     raise InvalidValue(f"a {_type_name(value)} ({echo(value)}) is not a number")

@@ -9,15 +9,19 @@ What happens to each value (the policy is data, in :mod:`gzsync.mapping.tables`)
 
 - absent (None, "", whitespace) in an optional field → ``None`` in the payload, which
   clears the field in Zoho (parity: a phone removed in Galaxy is removed in Zoho);
-- invalid in an optional text, TIN, phone or e-mail field (``n/a`` as a phone, a bad
-  address, a 300-character street) → left out of the payload, so Zoho keeps what it has,
-  and a warning on the record (``"Email dropped: EMAIL 'x@' is not a valid e-mail address"``);
-- invalid in a number field (``N/A`` as a balance, more than 16 digits) → rejected with
-  ``invalid_number``;
-- absent or invalid key, revision, name (``Account_Name``, ``Last_Name``) → rejected with
-  ``missing_<x>``, ``invalid_<x>`` or ``<x>_too_long`` where x is ``trader_id``,
-  ``contact_id``, ``revision``, ``name`` or ``last_name`` (names are never truncated);
-  a revision must be a whole number from 0 to 999,999,999 (a Zoho integer field);
+- invalid in an optional field (``n/a`` as a phone or a balance, a bad address, a
+  300-character street, a number with more than 16 digits) → left out of the payload, so
+  Zoho keeps what it has, and a :class:`~gzsync.mapping.warnings.FieldWarning` on the
+  record (reason ``invalid_number``, ``invalid_email``, ... with the field and the value);
+- a name (``Account_Name``, ``Last_Name``) over 255 characters → cut on a word boundary,
+  warning ``name_truncated``;
+- a contact without a usable last name → ``Last_Name`` from the first name (then
+  ``First_Name`` is sent empty) or the e-mail's local part, warning ``last_name_fallback``
+  (``CONTACT_NAME_FALLBACK``, :mod:`gzsync.mapping.rules`); with neither → ``missing_name``;
+- absent or invalid key, revision, name → rejected with ``missing_<x>`` or ``invalid_<x>``
+  where x is ``trader_id``, ``contact_id``, ``revision``, ``name`` or ``last_name`` (the
+  latter only with ``CONTACT_NAME_FALLBACK=none``); a revision must be a whole number from
+  0 to 999,999,999 (a Zoho integer field);
 - contacts without a usable customer ``TRDRID`` → ``missing_parent_key`` /
   ``invalid_parent_key``; an unusable ``AFFILIATES_CUST_TRDRID`` is only a warning;
 - a row that is not a JSON object → ``invalid_row``.
@@ -27,15 +31,17 @@ of the row's content) when the revision is missing too.
 
 With several source columns (``Account_Name``), the first column holding a usable value
 wins; a value that cannot be text (a list, a boolean) is skipped with a warning. A first
-usable name that is too long rejects the record rather than falling back to the next
-column, which would change the name silently.
+usable name that is too long is truncated rather than falling back to the next column,
+which would change the name silently.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, cast
 
 from gzsync.config import DEFAULT_CONTACT_COLUMNS
@@ -48,11 +54,13 @@ from gzsync.mapping.normalize import (
     echo,
     has_surrogates,
 )
+from gzsync.mapping.rules import DEFAULT_RULES, MappingRules, NameSource
 from gzsync.mapping.tables import (
     AFFILIATE,
     CARD_NUMBER_COLUMN,
     CONTACT,
     CUSTOMER,
+    LAST_NAME_MAX,
     TEXT_MAX,
     FieldRule,
     Kind,
@@ -60,6 +68,7 @@ from gzsync.mapping.tables import (
     contact_table,
 )
 from gzsync.mapping.validate import INTEGER_MAX, NUMBER_LIMIT, Check, checker
+from gzsync.mapping.warnings import FieldWarning, shown, truncate_words
 
 __all__ = [
     "Mapped",
@@ -84,7 +93,7 @@ class Mapped:
     key: str  # Trader_ID (customers, affiliates) or Galaxy_Contact_ID (contacts)
     rev: int  # THIRDPARTYREVNUM / AFFILIATES_REVNUM / CONTACTS_REVNUM
     payload: dict[str, Any]
-    warnings: tuple[str, ...] = ()  # values dropped from the payload, and why
+    warnings: tuple[FieldWarning, ...] = ()  # values dropped or changed, and why
     parent_key: str | None = None  # contacts: the customer's Trader_ID; affiliates: if given
     card_holder: bool = False  # customers: member card number and a revision > 0
 
@@ -95,7 +104,7 @@ class Rejected:
 
     key: str  # the record key, or "?rev=<rev>" / "?row=<hash>" when the row has none
     rev: int  # 0 when the row has no usable revision
-    reason: str  # short code: missing_trader_id, name_too_long, invalid_number ...
+    reason: str  # short code: missing_trader_id, missing_name, invalid_revision ...
     field: str | None  # the Zoho field (or Galaxy column) concerned
     detail: str  # one sentence, with echoed values cut to ~40 characters
 
@@ -123,6 +132,19 @@ _FAST_FAMILY: dict[Kind, int] = {
 }
 
 
+#: The warning reason of an invalid optional value, per kind (see gzsync.mapping.warnings).
+_INVALID_REASON: dict[Kind, str] = {
+    "text": "invalid_text",
+    "id": "invalid_text",
+    "digits": "invalid_tin",
+    "phone": "invalid_phone",
+    "email": "invalid_email",
+    "currency": "invalid_number",
+    "decimal": "invalid_number",
+    "revision": "invalid_number",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class _Step:
     """A rule prepared for mapping: its normaliser and check looked up once."""
@@ -134,18 +156,27 @@ class _Step:
     required: bool
     reject: bool  # an invalid value rejects the record (else: dropped with a warning)
     reason: str  # stem of the rejection code
+    warning: str = "invalid_value"  # reason of the warning when an invalid value is dropped
+    truncate: bool = False  # too long: cut on a word boundary with a warning
+    limit: int = TEXT_MAX
 
 
-def _step(rule: FieldRule) -> _Step:
+def _step(rule: FieldRule, rules: MappingRules = DEFAULT_RULES) -> _Step:
     reason = rule.reason or ("number" if rule.kind in ("currency", "decimal") else "value")
+    normalise = _NORMALISERS[rule.kind]
+    if rule.kind in ("currency", "decimal") and rules.number_decimal != "comma":
+        normalise = partial(normalize.number, decimal=rules.number_decimal)
     return _Step(
         rule.zoho_field,
         rule.sources,
-        _NORMALISERS[rule.kind],
+        normalise,
         checker(rule),
         rule.required,
         rule.required or rule.on_invalid == "reject",
         reason,
+        _INVALID_REASON[rule.kind],
+        rule.truncate and rule.kind == "text",
+        rule.max_length or TEXT_MAX,
     )
 
 
@@ -154,7 +185,9 @@ _Hot = tuple[str, str, int, int, bool, _Step]
 
 #: A plan's compiled fill function: (row, row.get, key, rev, warnings) -> the payload.
 #: It raises _Refused when a field rejects the row, and appends to `warnings`.
-_Fill = Callable[[Mapping[str, Any], Callable[[str], Any], str, int, list[str]], dict[str, Any]]
+_Fill = Callable[
+    [Mapping[str, Any], Callable[[str], Any], str, int, list[FieldWarning]], dict[str, Any]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,31 +201,49 @@ class _Plan:
     key_column: str
     rev_column: str
     fill: _Fill
+    # contacts: where an empty Last_Name comes from, and the (last, first, e-mail) columns
+    name_fallback: tuple[NameSource, ...] = ()
+    name_columns: tuple[str, str, str] = ("", "", "")
 
 
-def _hot(rule: FieldRule) -> _Hot:
+def _hot(rule: FieldRule, rules: MappingRules = DEFAULT_RULES) -> _Hot:
     limit = rule.max_length or TEXT_MAX
     if rule.kind in ("currency", "decimal"):
         limit = NUMBER_LIMIT
     nullable = not rule.required and len(rule.sources) == 1
     family = _FAST_FAMILY.get(rule.kind, _SLOW)
-    return (rule.zoho_field, rule.sources[0], family, limit, nullable, _step(rule))
+    return (rule.zoho_field, rule.sources[0], family, limit, nullable, _step(rule, rules))
 
 
-def _plan(table: Table) -> _Plan:
+def _column_of(table: Table, field: str) -> str:
+    return next((r.sources[0] for r in table.fields if r.zoho_field == field), field)
+
+
+def _plan(table: Table, rules: MappingRules = DEFAULT_RULES) -> _Plan:
     parent = None if table.parent_column is None else (table.parent_column, table.parent_required)
+    fallback = rules.contact_name_fallback if table.entity == "contact" else ()
     # Billing_* and Shipping_* read the same column the same way: normalise it once.
     first_of: dict[tuple[object, ...], str] = {}
     hot: list[_Hot] = []
     copies: list[tuple[str, str]] = []
     for rule in table.fields:
-        same = (rule.sources, rule.kind, rule.max_length, rule.required, rule.on_invalid)
+        if fallback and rule.zoho_field == "Last_Name":
+            # optional here: an empty one is filled after the fields (_fallback_last_name)
+            rule = replace(rule, required=False)
+        same = (
+            rule.sources,
+            rule.kind,
+            rule.max_length,
+            rule.required,
+            rule.on_invalid,
+            rule.truncate,
+        )
         if same in first_of:
             copies.append((rule.zoho_field, first_of[same]))
         else:
             first_of[same] = rule.zoho_field
-            hot.append(_hot(rule))
-    key, revision = _step(table.key), _step(table.revision)
+            hot.append(_hot(rule, rules))
+    key, revision = _step(table.key, rules), _step(table.revision, rules)
     return _Plan(
         key,
         revision,
@@ -203,6 +254,12 @@ def _plan(table: Table) -> _Plan:
         table.key.sources[0],
         table.revision.sources[0],
         _compile_fill(key.field, revision.field, tuple(hot), tuple(copies)),
+        fallback,
+        (
+            _column_of(table, "Last_Name"),
+            _column_of(table, "First_Name"),
+            _column_of(table, "Email"),
+        ),
     )
 
 
@@ -215,7 +272,7 @@ class _Refused(Exception):
         self.detail = detail
 
 
-def _resolve(step: _Step, row: Mapping[str, Any], warnings: list[str]) -> tuple[bool, Any]:
+def _resolve(step: _Step, row: Mapping[str, Any], warnings: list[FieldWarning]) -> tuple[bool, Any]:
     """(present, value) for one field of `row`; raises _Refused when the rule rejects it.
 
     `present` is False when the value is invalid and dropped: the field stays out of the
@@ -224,6 +281,7 @@ def _resolve(step: _Step, row: Mapping[str, Any], warnings: list[str]) -> tuple[
     sources = step.sources
     column = sources[0]
     value: Any = None
+    raw: Any = None
     for column in sources:
         raw = row.get(column)
         if raw is None:
@@ -232,12 +290,14 @@ def _resolve(step: _Step, row: Mapping[str, Any], warnings: list[str]) -> tuple[
             value = step.normalise(raw)
         except InvalidValue as exc:
             if len(sources) > 1:
-                warnings.append(f"{step.field}: skipped {column}, {exc.note}")
+                detail = f"{step.field}: skipped {column}, {exc.note}"
+                warnings.append(FieldWarning(step.field, step.warning, shown(raw), detail))
                 continue
             if step.reject:
                 detail = f"{column} {exc.note}"
                 raise _Refused(f"invalid_{step.reason}", step.field, detail) from None
-            warnings.append(f"{step.field} dropped: {column} {exc.note}")
+            detail = f"{step.field} dropped: {column} {exc.note}"
+            warnings.append(FieldWarning(step.field, step.warning, shown(raw), detail))
             return False, None
         if value is not None:
             break
@@ -251,29 +311,40 @@ def _resolve(step: _Step, row: Mapping[str, Any], warnings: list[str]) -> tuple[
         return True, value
     code, phrase = problem
     detail = f"{column} {echo(value)} {phrase}"
+    if code == "too_long" and step.truncate and type(value) is str:
+        cut = truncate_words(value, step.limit)
+        detail = f"{step.field}: {column} cut from {len(value)} to {len(cut)} characters"
+        warnings.append(FieldWarning(step.field, "name_truncated", shown(value), detail))
+        return True, cut
     if step.reject:
         reason = f"{step.reason}_too_long" if code == "too_long" else f"invalid_{step.reason}"
         raise _Refused(reason, step.field, detail)
-    warnings.append(f"{step.field} dropped: {detail}")
+    reason = "value_too_long" if code == "too_long" else step.warning
+    warnings.append(FieldWarning(step.field, reason, shown(raw), f"{step.field} dropped: {detail}"))
     return False, None
 
 
 _DROPPED = object()  # in a fill function's payload: the field stays out of it
+# What the numbers' second fast path takes; parse_number reads these the same way.
+_COMMA_NUMBER = re.compile(r"-?(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+),[0-9]{1,2}")
 
 
-def _general(step: _Step, row: Mapping[str, Any], warnings: list[str]) -> Any:
+def _general(step: _Step, row: Mapping[str, Any], warnings: list[FieldWarning]) -> Any:
     """_resolve for the fill functions: the value, or _DROPPED."""
     present, value = _resolve(step, row, warnings)
     return value if present else _DROPPED
 
 
 def _without_dropped(
-    payload: dict[str, Any], copies: tuple[tuple[str, str], ...], warnings: list[str]
+    payload: dict[str, Any], copies: tuple[tuple[str, str], ...], warnings: list[FieldWarning]
 ) -> dict[str, Any]:
     """The payload without its dropped fields, and a warning for each dropped copy."""
     for field, original in copies:
         if payload[original] is _DROPPED:
-            warnings.append(f"{field} dropped: same value as {original}")
+            first = next((w for w in warnings if w.field == original), None)
+            reason, value = (first.reason, first.value) if first else ("invalid_value", "")
+            detail = f"{field} dropped: same value as {original}"
+            warnings.append(FieldWarning(field, reason, value, detail))
     return {field: value for field, value in payload.items() if value is not _DROPPED}
 
 
@@ -297,6 +368,12 @@ _FAST_SOURCE: dict[int, tuple[tuple[str, str], ...]] = {
         (
             "kind is str and _plain_number(raw) is not None"
             ' and -{limit} < (n := float(raw) if "." in raw else int(raw)) < {limit}',
+            "n",
+        ),
+        # A Greek decimal comma with 1-2 decimals (1.234,56 / 1234,5): never ambiguous.
+        (
+            "kind is str and _comma_number(raw) is not None"
+            " and -{limit} < (n := float(raw.replace('.', '').replace(',', '.'))) < {limit}",
             "n",
         ),
     ),
@@ -345,6 +422,7 @@ def _compile_fill(
         "_general": _general,
         "_without_dropped": _without_dropped,
         "_plain_number": PLAIN_NUMBER.fullmatch,
+        "_comma_number": _COMMA_NUMBER.fullmatch,
         "_phone_match": PHONE_PATTERN.fullmatch,
         "_phone_separators": PHONE_SEPARATORS,
         "_copies": copies,
@@ -384,7 +462,8 @@ def _compile_fill(
 _CUSTOMER_PLAN = _plan(CUSTOMER)
 _AFFILIATE_PLAN = _plan(AFFILIATE)
 _CONTACT_PLAN = _plan(CONTACT)
-_contact_plans: dict[tuple[tuple[str, str], ...], _Plan] = {}
+_contact_plans: dict[tuple[tuple[tuple[str, str], ...], MappingRules], _Plan] = {}
+_account_plans: dict[tuple[str, MappingRules], _Plan] = {}
 
 
 def _row_hash(row: Mapping[str, Any]) -> str:
@@ -404,7 +483,7 @@ def _map_row(plan: _Plan, row: Mapping[str, Any]) -> Mapped | Rejected:
     if type(row) is not dict and not isinstance(row, Mapping):
         detail = f"the row is a {type(row).__name__} ({echo(row)}), not an object"
         return Rejected(_row_hash({"row": row}), 0, "invalid_row", None, detail)
-    warnings: list[str] = []
+    warnings: list[FieldWarning] = []
     get = row.get
     rev: Any = get(plan.rev_column)
     key: Any = get(plan.key_column)
@@ -421,6 +500,8 @@ def _map_row(plan: _Plan, row: Mapping[str, Any]) -> Mapped | Rejected:
         key, rev = key_and_rev
     try:
         payload = plan.fill(row, get, key, rev, warnings)
+        if plan.name_fallback and payload.get("Last_Name") is None:
+            _fallback_last_name(plan, payload, warnings)
         parent_key = None
         if plan.parent is not None:
             parent_key = _parent_key(plan.parent, row, warnings)
@@ -433,8 +514,32 @@ def _map_row(plan: _Plan, row: Mapping[str, Any]) -> Mapped | Rejected:
     return Mapped(key, rev, payload, tuple(warnings) if warnings else (), parent_key, card_holder)
 
 
+def _fallback_last_name(plan: _Plan, payload: dict[str, Any], warnings: list[FieldWarning]) -> None:
+    """Fill an empty Last_Name from the first name or the e-mail (CONTACT_NAME_FALLBACK);
+    raise _Refused ``missing_name`` when neither holds anything."""
+    last, first, mail = plan.name_columns
+    for source in plan.name_fallback:
+        if source == "first_name":
+            name = payload.get("First_Name")
+            if type(name) is str and name:
+                payload["Last_Name"] = name
+                payload["First_Name"] = None  # the name moved: not sent twice
+                detail = f"no {last}: Last_Name set from {first} (First_Name left empty)"
+                warnings.append(FieldWarning("Last_Name", "last_name_fallback", name, detail))
+                return
+        else:
+            address = payload.get("Email")
+            local = address.rpartition("@")[0].strip() if type(address) is str else ""
+            if local:
+                payload["Last_Name"] = truncate_words(local, LAST_NAME_MAX)
+                detail = f"no {last}: Last_Name set from the local part of {mail}"
+                warnings.append(FieldWarning("Last_Name", "last_name_fallback", local, detail))
+                return
+    raise _Refused("missing_name", "Last_Name", f"no name in {last}, {first} or {mail}")
+
+
 def _key_and_revision(
-    plan: _Plan, row: Mapping[str, Any], warnings: list[str]
+    plan: _Plan, row: Mapping[str, Any], warnings: list[FieldWarning]
 ) -> tuple[str, int] | Rejected:
     """The record's key and revision, or the rejection that names what is wrong."""
     # The revision first: a rejection for a missing key still reports it.
@@ -455,15 +560,17 @@ def _key_and_revision(
 
 
 def _parent_key(
-    parent: tuple[str, bool], row: Mapping[str, Any], warnings: list[str]
+    parent: tuple[str, bool], row: Mapping[str, Any], warnings: list[FieldWarning]
 ) -> str | None:
     column, required = parent
+    raw = row.get(column)
     try:
-        parent_key = normalize.identifier(row.get(column))
+        parent_key = normalize.identifier(raw)
     except InvalidValue as exc:
         if required:
             raise _Refused("invalid_parent_key", column, f"{column} {exc.note}") from None
-        warnings.append(f"{column} ignored: {exc.note}")
+        detail = f"{column} ignored: {exc.note}"
+        warnings.append(FieldWarning(column, "invalid_parent_key", shown(raw), detail))
         return None
     if parent_key is None and required:
         raise _Refused("missing_parent_key", column, f"{column} is empty")
@@ -478,35 +585,48 @@ def has_member_card(row: Mapping[str, Any]) -> bool:
         return False  # a list or a boolean is not a card number
 
 
-def map_customer(row: Mapping[str, Any]) -> Mapped | Rejected:
+def map_customer(row: Mapping[str, Any], rules: MappingRules = DEFAULT_RULES) -> Mapped | Rejected:
     """A customer row of ``zh_Customers_fin`` as a Zoho Account (SPEC §3)."""
-    return _map_row(_CUSTOMER_PLAN, row)
+    plan = _CUSTOMER_PLAN if rules is DEFAULT_RULES else _account_plan(CUSTOMER, rules)
+    return _map_row(plan, row)
 
 
-def map_affiliate(row: Mapping[str, Any]) -> Mapped | Rejected:
+def map_affiliate(row: Mapping[str, Any], rules: MappingRules = DEFAULT_RULES) -> Mapped | Rejected:
     """An affiliate row of ``ZH_AFFILIATE`` as a Zoho Account (SPEC §3).
 
     `parent_key` is ``AFFILIATES_CUST_TRDRID`` when the view has it; the link itself is
     made by revision in :func:`gzsync.sync.linking.link_affiliates`.
     """
-    return _map_row(_AFFILIATE_PLAN, row)
+    plan = _AFFILIATE_PLAN if rules is DEFAULT_RULES else _account_plan(AFFILIATE, rules)
+    return _map_row(plan, row)
 
 
 def map_contact(
-    row: Mapping[str, Any], columns: Mapping[str, str] = DEFAULT_CONTACT_COLUMNS
+    row: Mapping[str, Any],
+    columns: Mapping[str, str] = DEFAULT_CONTACT_COLUMNS,
+    rules: MappingRules = DEFAULT_RULES,
 ) -> Mapped | Rejected:
     """A contacts-view row as a Zoho Contact; `columns` names the view's columns.
 
     `parent_key` is the customer's ``Trader_ID`` (the row's TRDRID, upper-cased).
     """
-    return _map_row(_contact_plan(columns), row)
+    return _map_row(_contact_plan(columns, rules), row)
 
 
-def _contact_plan(columns: Mapping[str, str]) -> _Plan:
-    if columns is DEFAULT_CONTACT_COLUMNS:
+def _account_plan(table: Table, rules: MappingRules) -> _Plan:
+    if rules == DEFAULT_RULES:
+        return _CUSTOMER_PLAN if table is CUSTOMER else _AFFILIATE_PLAN
+    plan = _account_plans.get((table.entity, rules))
+    if plan is None:
+        plan = _account_plans[(table.entity, rules)] = _plan(table, rules)
+    return plan
+
+
+def _contact_plan(columns: Mapping[str, str], rules: MappingRules = DEFAULT_RULES) -> _Plan:
+    if columns is DEFAULT_CONTACT_COLUMNS and (rules is DEFAULT_RULES or rules == DEFAULT_RULES):
         return _CONTACT_PLAN
-    cache_key = tuple(sorted(columns.items()))
+    cache_key = (tuple(sorted(columns.items())), rules)
     plan = _contact_plans.get(cache_key)
     if plan is None:
-        plan = _contact_plans[cache_key] = _plan(contact_table(columns))
+        plan = _contact_plans[cache_key] = _plan(contact_table(columns), rules)
     return plan

@@ -10,10 +10,12 @@ happens when the value is bad:
 - optional fields with ``on_invalid="drop"`` (text, phone, e-mail, TIN) leave the field
   out of the payload with a warning, so Zoho keeps what it has; the rest of the record
   still syncs.
-- optional fields with ``on_invalid="reject"`` (numbers) reject the record with
-  ``invalid_number``: a balance or turnover that is not a number means the view changed
-  or holds garbage, and SPEC §1 counts "bad numbers" as rejected input. It goes to the
-  ledger with its reason and is retried when its revision changes.
+- numbers are optional fields like the others (issue 11): ``N/A`` as a balance leaves
+  that field out of the payload with an ``invalid_number`` warning and the record syncs.
+  A record stays out of Zoho only when Zoho cannot hold it (no key, no name, no usable
+  revision). ``on_invalid="reject"`` is still there for a table that wants it.
+- names (``truncate=True``) longer than their limit are cut on a word boundary with a
+  ``name_truncated`` warning instead of rejecting the record.
 
 An *absent* optional value (None, "", whitespace) is sent as ``null``: Zoho then clears
 the field, so a phone removed in Galaxy is removed in Zoho too (parity both ways; the
@@ -51,6 +53,9 @@ Kind = Literal["text", "id", "digits", "phone", "email", "currency", "decimal", 
 
 #: Zoho's default Single Line length (zoho-crm-api.md §7); the org may set a lower one.
 TEXT_MAX = 255
+#: Contacts' name lengths we send (see contact_table).
+FIRST_NAME_MAX = 40
+LAST_NAME_MAX = 80
 #: Zoho's default Phone field length (zoho-crm-api.md §7).
 PHONE_MAX = 30
 #: The customer column that makes a customer a card holder (SPEC §1 step 4).
@@ -71,6 +76,7 @@ class FieldRule:
     required: bool = False
     on_invalid: Literal["drop", "reject"] = "drop"
     reason: str | None = None  # stem of rejection codes for required fields
+    truncate: bool = False  # too long: cut on a word boundary (a warning), not rejected
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +102,7 @@ def _text(zoho_field: str, *sources: str) -> FieldRule:
 
 
 def _money(zoho_field: str, source: str, kind: Kind = "currency") -> FieldRule:
-    return FieldRule(zoho_field, (source,), kind, on_invalid="reject")
+    return FieldRule(zoho_field, (source,), kind)
 
 
 CUSTOMER = Table(
@@ -114,6 +120,7 @@ CUSTOMER = Table(
             TEXT_MAX,
             required=True,
             reason="name",
+            truncate=True,
         ),
         FieldRule("Account_AFM", ("TIN",), "digits", TEXT_MAX),
         FieldRule("Phone", ("TRDSPHONE1",), "phone", PHONE_MAX),
@@ -151,7 +158,15 @@ AFFILIATE = Table(
         "Rev_Number", ("AFFILIATES_REVNUM",), "revision", required=True, reason="revision"
     ),
     fields=(
-        FieldRule("Account_Name", ("AFF_NAME",), "text", TEXT_MAX, required=True, reason="name"),
+        FieldRule(
+            "Account_Name",
+            ("AFF_NAME",),
+            "text",
+            TEXT_MAX,
+            required=True,
+            reason="name",
+            truncate=True,
+        ),
         FieldRule("Account_AFM", ("AFF_TIN",), "digits", TEXT_MAX),
     ),
     parent_column="AFFILIATES_CUST_TRDRID",
@@ -183,16 +198,21 @@ def contact_table(columns: Mapping[str, str] = DEFAULT_CONTACT_COLUMNS) -> Table
             "Rev_Number", (col("CONTACTS_REVNUM"),), "revision", required=True, reason="revision"
         ),
         fields=(
-            _text("First_Name", col("FIRSTNAME")),
-            # Zoho's own Last_Name limit may be lower than 255 (UNCONFIRMED, zoho-crm-api.md
-            # §7); a longer one comes back as Zoho's INVALID_DATA and lands in the ledger.
+            # Zoho's own name lengths for Contacts are UNCONFIRMED (zoho-crm-api.md §7 gives
+            # 80 for the Leads Last_Name; Zoho's standard First_Name is 40): names are cut
+            # to those, on a word boundary with a warning, so Zoho takes them under every
+            # reading instead of refusing the whole contact.
+            FieldRule("First_Name", (col("FIRSTNAME"),), "text", FIRST_NAME_MAX, truncate=True),
+            # An empty Last_Name falls back to the first name or the e-mail's local part
+            # (CONTACT_NAME_FALLBACK, see gzsync.mapping.records).
             FieldRule(
                 "Last_Name",
                 (col("LASTNAME"),),
                 "text",
-                TEXT_MAX,
+                LAST_NAME_MAX,
                 required=True,
                 reason="last_name",
+                truncate=True,
             ),
             FieldRule("Email", (col("EMAIL"),), "email", EMAIL_MAX_LENGTH),
             FieldRule("Phone", (col("PHONE"),), "phone", PHONE_MAX),

@@ -13,7 +13,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gzsync.state.store import RunRecord
+from gzsync.ops.data_quality import data_quality_html
+from gzsync.state.store import RunRecord, WarningRecord
 
 ENTITIES = ("customers", "affiliates", "contacts")
 COUNT_COLUMNS = ("fetched", "inserted", "updated", "rejected", "failed", "warnings")
@@ -41,8 +42,13 @@ svg text{font:11px system-ui,sans-serif;fill:#57606a}footer{margin-top:3rem;colo
 """
 
 
-def render_run_html(run: RunRecord, history: Sequence[RunRecord] = ()) -> str:
-    """The page for `run`; `history` (any order) feeds the ledger trend chart."""
+def render_run_html(
+    run: RunRecord,
+    history: Sequence[RunRecord] = (),
+    warnings: Sequence[WarningRecord] | None = None,
+) -> str:
+    """The page for `run`; `history` (any order) feeds the ledger trend chart; `warnings`
+    (the run's, from the state store) the data-quality section."""
     report = run.report
     title = f"gzsync run {run.run_id}"
     parts = [
@@ -60,6 +66,7 @@ def render_run_html(run: RunRecord, history: Sequence[RunRecord] = ()) -> str:
         _counts(report),
         _phases(report),
         _failures(report),
+        data_quality_html(report, warnings),
         _trend(run, history),
         _usage(report),
         f"<footer>Written by gzsync on {_e(_when(time.time()))}.</footer>",

@@ -13,8 +13,15 @@ bad_fraction)` always gives the same rows. The shapes follow SPEC §2 and
   each with 1-2 affiliate links; about 10% of affiliates are shared by 2-3 customers.
 - About `bad_fraction` of customers and of contacts are deliberately bad, spread across
   kinds: customers without `TRDRID`, with all four name columns empty, with a 300-character
-  name, with a non-numeric balance; contacts with a malformed e-mail or no `LASTNAME`.
-  Customers without a `TRDRID` get no contacts (nothing could point at them).
+  name, with a non-numeric balance; contacts with a malformed e-mail or with no name and
+  no e-mail at all. Customers without a `TRDRID` get no contacts (nothing could point at
+  them). Only the missing key, the missing names and the nameless contacts are rejected;
+  the others sync with a warning (issue 11).
+- The quirks of real ERP views, drawn from a second seeded stream (so the rows above do not
+  change): about 3% of each amount column holds a text placeholder (`n/a`, `-`, `—`) and
+  about 8% a decimal comma (`1.234,56`, `1234,56`, `€ 1.234,56`); about 4% of contacts
+  have only a first name, and 0.5% no name but an e-mail; 0.3% of customer names are
+  256-299 characters long.
 """
 
 from __future__ import annotations
@@ -71,7 +78,9 @@ CONTACT_COLUMNS: tuple[str, ...] = (
 )
 
 BAD_CUSTOMER_KINDS = ("no_trdrid", "empty_names", "long_name", "bad_balance")
-BAD_CONTACT_KINDS = ("bad_email", "no_lastname")
+BAD_CONTACT_KINDS = ("bad_email", "no_name")
+#: Text a view renders for an unknown amount.
+AMOUNT_PLACEHOLDERS = ("n/a", "-", "—")
 
 
 @dataclass
@@ -260,6 +269,12 @@ _GREEK_PERSONS = [
 _LATIN_PERSONS = [(f"{s[1]} {f[1]}", "") for s in _SURNAMES for f in _FIRST_NAMES]
 _ADDRESSES = [f"{street} {number}" for street in _STREETS for number in range(1, 300)]
 _LONG_NAME = ("ΠΟΛΥ ΜΑΚΡΥ ΟΝΟΜΑ " * 20)[:300]
+#: A realistic over-long name: a company with its full legal description (256-299 chars).
+_LONG_LEGAL = (
+    " ΑΝΩΝΥΜΗ ΕΜΠΟΡΙΚΗ ΒΙΟΜΗΧΑΝΙΚΗ ΚΑΙ ΤΕΧΝΙΚΗ ΕΤΑΙΡΕΙΑ ΕΙΣΑΓΩΓΩΝ ΕΞΑΓΩΓΩΝ ΚΑΙ ΑΝΤΙΠΡΟΣΩΠΕΙΩΝ"
+    " ΗΛΕΚΤΡΟΛΟΓΙΚΟΥ ΚΑΙ ΜΗΧΑΝΟΛΟΓΙΚΟΥ ΕΞΟΠΛΙΣΜΟΥ ΕΝΕΡΓΕΙΑΚΩΝ ΣΥΣΤΗΜΑΤΩΝ ΚΑΙ ΦΩΤΟΒΟΛΤΑΙΚΩΝ"
+    " ΠΑΡΚΩΝ ΜΕ ΔΙΑΚΡΙΤΙΚΟ ΤΙΤΛΟ ΚΑΙ ΥΠΟΚΑΤΑΣΤΗΜΑΤΑ ΣΕ ΑΘΗΝΑ ΘΕΣΣΑΛΟΝΙΚΗ ΠΑΤΡΑ ΗΡΑΚΛΕΙΟ"
+)
 _POOL_SIZE = 4096
 _PHONE_POOL_SIZE = 1024
 
@@ -283,6 +298,8 @@ class _Generator:
         # Bound once: `random()` is far cheaper than `choice`/`randrange` (which loop in
         # Python), and generation speed matters for 100k-1M customer benchmarks.
         self.random = self.rng.random
+        # The ERP views' quirks come from their own stream: adding them changed no other row.
+        self.quirk = random.Random(seed * 7919 + 11).random
         self.bad_fraction = bad_fraction
         self.rev = FIRST_REVISION
         self.email_count = 0
@@ -366,8 +383,22 @@ class _Generator:
             elif r < 0.13:
                 pool.append(None)
             else:
-                pool.append(value)
+                pool.append(self._quirky_amount(value))
         return pool
+
+    def _quirky_amount(self, value: float) -> float | str:
+        """`value`, or how a Greek ERP view may render it (see the module docstring)."""
+        q = self.quirk()
+        if q < 0.03:
+            return AMOUNT_PLACEHOLDERS[int(self.quirk() * len(AMOUNT_PLACEHOLDERS))]
+        greek = format(value, ",.2f").translate(str.maketrans(",.", ".,"))
+        if q < 0.07:
+            return greek  # 1.234,56
+        if q < 0.10:
+            return f"{value:.2f}".replace(".", ",")  # 1234,56
+        if q < 0.11:
+            return f"€ {greek}"
+        return value
 
     def company_or_person(self) -> tuple[str, str]:
         """(TRDRNAME, COMPTITLE) for a company or a sole trader."""
@@ -408,6 +439,9 @@ class _Generator:
                 name = _LONG_NAME
             else:
                 balance = "N/A"
+        if name and self.quirk() < 0.003:
+            name = (name + _LONG_LEGAL)[: 256 + int(self.quirk() * 44)].rstrip()
+            name = name if len(name) > 255 else name + " Α.Ε."
         card: str | None = ""
         if random_() < 1 / 3:
             card = f"{self.below(10**10):010d}"
@@ -459,15 +493,22 @@ class _Generator:
             email = previous_email  # e.g. one office address for several people
         elif r < 0.06:
             email = None
+        first_name: str | None = first[0] if greek else first[1]
         if random_() < self.bad_fraction:
             if self.pick(BAD_CONTACT_KINDS) == "bad_email":
                 email = self.pick(_BAD_EMAILS).format(local)
             else:
                 last_name = None if random_() < 0.5 else ""
+                first_name = email = None
+        q = self.quirk()
+        if q < 0.04:
+            last_name = None if q < 0.02 else ""  # a first name only
+        elif q < 0.045 and email:
+            last_name = first_name = None  # only an e-mail
         return {
             "CONTACTID": self.guid(),
             "TRDRID": trdrid,
-            "FIRSTNAME": first[0] if greek else first[1],
+            "FIRSTNAME": first_name,
             "LASTNAME": last_name,
             "EMAIL": email,
             "PHONE": self.phone("210") if random_() < 0.7 else None,

@@ -4,6 +4,9 @@ Computes what Zoho *should* contain from the Galaxy sandbox's rows (through the 
 mapping and linking rules the sync uses; those rules have their own unit tests) and compares
 it with every record the Zoho sandbox stores: nothing missing, nothing duplicated, nothing
 extra, every mapped field equal, every link pointing at the right record.
+
+A field the mapping left out of a record (a value that was no number, a bad phone: issue
+11) is not compared: Zoho keeps what it had, whatever that was. `left_out` counts them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 from gzsync.config import DEFAULT_CONTACT_COLUMNS
 from gzsync.mapping.records import Mapped, map_affiliate, map_contact, map_customer
+from gzsync.mapping.rules import DEFAULT_RULES, MappingRules
 from gzsync.sync.fullread import same_value
 from gzsync.sync.linking import card_holders_of, link_affiliates
 
@@ -29,6 +33,7 @@ class ParityReport:
     mismatched: list[str] = field(default_factory=list)  # "key.Field: zoho=... galaxy=..."
     wrong_links: list[str] = field(default_factory=list)
     checked: dict[str, int] = field(default_factory=dict)
+    left_out: int = 0  # fields the mapping left out (Zoho keeps its value): not compared
 
     @property
     def ok(self) -> bool:
@@ -53,17 +58,21 @@ class ParityReport:
 
 
 def expected_accounts(
-    customers: Iterable[Mapping[str, Any]], affiliate_rows: Iterable[Mapping[str, Any]]
+    customers: Iterable[Mapping[str, Any]],
+    affiliate_rows: Iterable[Mapping[str, Any]],
+    rules: MappingRules = DEFAULT_RULES,
 ) -> tuple[dict[str, Mapped], dict[str, Mapped], dict[str, str]]:
     """(customers by key, affiliates by key, customer key -> affiliate key) Galaxy implies."""
     by_key: dict[str, Mapped] = {}
     for row in customers:
-        item = map_customer(row)
+        item = map_customer(row, rules)
         if isinstance(item, Mapped) and (item.key not in by_key or by_key[item.key].rev < item.rev):
             by_key[item.key] = item
     # several card holders may share a revision: all of them, told apart by the link rule
     card_holders = card_holders_of(by_key.values())
-    mapped_affiliates = [a for a in map(map_affiliate, affiliate_rows) if isinstance(a, Mapped)]
+    mapped_affiliates = [
+        a for a in (map_affiliate(row, rules) for row in affiliate_rows) if isinstance(a, Mapped)
+    ]
     plan = link_affiliates(card_holders, mapped_affiliates)
     return by_key, {a.key: a for a in plan.affiliates}, dict(plan.links)
 
@@ -75,10 +84,11 @@ def check_parity(
     galaxy_contacts: Iterable[Mapping[str, Any]] | None,
     zoho_accounts: Iterable[Mapping[str, Any]],
     zoho_contacts: Iterable[Mapping[str, Any]] | None,
+    rules: MappingRules = DEFAULT_RULES,
 ) -> ParityReport:
     """Compare the Zoho sandbox's records with what the Galaxy sandbox's rows imply."""
     report = ParityReport()
-    customers, affiliates, links = expected_accounts(galaxy_customers, galaxy_affiliates)
+    customers, affiliates, links = expected_accounts(galaxy_customers, galaxy_affiliates, rules)
     accounts = list(zoho_accounts)
     counts = Counter(str(r.get("Trader_ID")) for r in accounts)
     report.duplicated.extend(sorted(k for k, n in counts.items() if n > 1))
@@ -103,9 +113,10 @@ def check_parity(
     expected_keys = customers.keys() | affiliates.keys()
     report.unexpected.extend(sorted(k for k in zoho_by_key if k not in expected_keys))
     report.checked["customers"] = len(customers)
+    report.left_out += sum(_left_out(m) for m in (*customers.values(), *affiliates.values()))
     report.checked["affiliates"] = len(affiliates)
     if galaxy_contacts is not None and zoho_contacts is not None:
-        _check_contacts(report, galaxy_contacts, zoho_contacts, customers, zoho_by_key)
+        _check_contacts(report, galaxy_contacts, zoho_contacts, customers, zoho_by_key, rules)
     return report
 
 
@@ -115,10 +126,11 @@ def _check_contacts(
     zoho_contacts: Iterable[Mapping[str, Any]],
     customers: Mapping[str, Mapped],
     zoho_accounts: Mapping[str, Mapping[str, Any]],
+    rules: MappingRules = DEFAULT_RULES,
 ) -> None:
     expected: dict[str, Mapped] = {}
     for row in galaxy_contacts:
-        item = map_contact(row, DEFAULT_CONTACT_COLUMNS)
+        item = map_contact(row, DEFAULT_CONTACT_COLUMNS, rules)
         # a contact is expected only when its customer is a valid one (else it waits)
         if isinstance(item, Mapped) and item.parent_key in customers:
             expected[item.key] = item
@@ -138,15 +150,24 @@ def _check_contacts(
             report.wrong_links.append(f"contact {key}.Account_Name: zoho={got} want={want}")
     report.unexpected.extend(sorted(f"contact {k}" for k in by_key if k not in expected))
     report.checked["contacts"] = len(expected)
+    report.left_out += sum(_left_out(m) for m in expected.values())
 
 
 def _compare(
     report: ParityReport, key: str, payload: Mapping[str, Any], record: Mapping[str, Any]
 ) -> None:
+    # A field left out of the payload is not in it: Zoho keeps its own value there.
     for name, want in payload.items():
         got = record.get(name)
         if not same_value(got, want):
             report.mismatched.append(f"{key}.{name}: zoho={got!r:.40} galaxy={want!r:.40}")
+
+
+def _left_out(item: Mapped) -> int:
+    """Fields of `item` the mapping left out (its warnings name them)."""
+    return len(
+        {w.field for w in item.warnings if w.field not in item.payload} - {"AFFILIATES_CUST_TRDRID"}
+    )
 
 
 def _lookup_id(value: Any) -> str | None:

@@ -57,6 +57,7 @@ from typing import Any, get_args
 
 from gzsync.config import Settings
 from gzsync.errors import ConfigError, LockHeldError, StateError
+from gzsync.state.catalyst_quality import CatalystQuality
 from gzsync.state.store import (
     BatchCommit,
     LedgerEntry,
@@ -77,8 +78,11 @@ _KINDS: frozenset[str] = frozenset(get_args(LedgerKind))
 _CONDITION_STATUSES = frozenset({400, 409, 412})
 
 
-class CatalystStore:
-    """A :class:`~gzsync.state.store.StateStore` on Catalyst NoSQL + Cache."""
+class CatalystStore(CatalystQuality):
+    """A :class:`~gzsync.state.store.StateStore` on Catalyst NoSQL + Cache.
+
+    Warnings per run and meta entries: :mod:`gzsync.state.catalyst_quality`.
+    """
 
     def __init__(
         self,

@@ -7,7 +7,7 @@ session, a Zoho token), which are kept in memory for the run so it can authentic
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from gzsync.state.store import (
     BatchCommit,
@@ -16,6 +16,7 @@ from gzsync.state.store import (
     RunRecord,
     StateStore,
     StreamName,
+    WarningRecord,
 )
 
 
@@ -95,6 +96,25 @@ class ReadOnlyStore:
 
     def run(self, run_id: str) -> RunRecord | None:
         return self._inner.run(run_id)
+
+    def warnings_add(self, run_id: str, warnings: Sequence[WarningRecord]) -> None:
+        return None
+
+    def warnings_list(
+        self,
+        run_id: str,
+        *,
+        stream: StreamName | None = None,
+        reason: str | None = None,
+        limit: int | None = None,
+    ) -> list[WarningRecord]:
+        return self._inner.warnings_list(run_id, stream=stream, reason=reason, limit=limit)
+
+    def meta_get(self, name: str) -> str | None:
+        return self._inner.meta_get(name)
+
+    def meta_put(self, name: str, value: str) -> None:
+        return None
 
     def close(self) -> None:
         return None

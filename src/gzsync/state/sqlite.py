@@ -32,11 +32,13 @@ try:  # POSIX only; elsewhere a killed run's lock is taken over when it expires
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 from gzsync.state.store import (
+    WARNING_RUNS_KEPT,
     BatchCommit,
     LedgerEntry,
     LedgerKind,
     RunRecord,
     StreamName,
+    WarningRecord,
 )
 
 #: Each item brings the schema from version `i` to `i + 1`; `PRAGMA user_version` says where a
@@ -87,6 +89,23 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             report TEXT NOT NULL DEFAULT '{}'
         ) STRICT""",
         "CREATE INDEX runs_by_start ON runs (started_at)",
+    ),
+    (  # 2: data-quality warnings per run, meta entries (issue 11)
+        """CREATE TABLE warnings (
+            run_id TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            key TEXT NOT NULL,
+            rev INTEGER NOT NULL,
+            field TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            value TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT ''
+        ) STRICT""",
+        "CREATE INDEX warnings_by_run ON warnings (run_id, stream, reason)",
+        """CREATE TABLE meta (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) STRICT""",
     ),
 )
 
@@ -454,6 +473,67 @@ class SqliteStore:
                 (run_id,),
             ).fetchone()
         return None if row is None else _run_record(row)
+
+    # -- data-quality warnings per run ---------------------------------------------------
+
+    def warnings_add(self, run_id: str, warnings: Sequence[WarningRecord]) -> None:
+        """Append a run's warnings; prunes those of runs older than the last few."""
+        rows = [
+            (run_id, w.stream, w.key, w.rev, w.field, w.reason, w.value, w.detail) for w in warnings
+        ]
+        with self._transaction("record warnings") as conn:
+            conn.executemany(
+                "INSERT INTO warnings (run_id, stream, key, rev, field, reason, value, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            conn.execute(
+                "DELETE FROM warnings WHERE run_id != ? AND run_id NOT IN "
+                "(SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?)",
+                (run_id, WARNING_RUNS_KEPT),
+            )
+
+    def warnings_list(
+        self,
+        run_id: str,
+        *,
+        stream: StreamName | None = None,
+        reason: str | None = None,
+        limit: int | None = None,
+    ) -> list[WarningRecord]:
+        """A run's warnings in the order added, filtered as asked."""
+        clauses = ["run_id = ?"]
+        params: list[Any] = [run_id]
+        for column, value in (("stream", stream), ("reason", reason)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        sql = (
+            "SELECT stream, key, rev, field, reason, value, detail FROM warnings "  # noqa: S608
+            f"WHERE {' AND '.join(clauses)} ORDER BY rowid"
+        )
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(max(limit, 0))
+        with self._reading("list warnings") as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [WarningRecord(*row) for row in rows]
+
+    # -- meta entries ---------------------------------------------------------------------
+
+    def meta_get(self, name: str) -> str | None:
+        """A durable named value, or None."""
+        with self._reading("read a meta entry") as conn:
+            row = conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def meta_put(self, name: str, value: str) -> None:
+        with self._transaction("write a meta entry") as conn:
+            conn.execute(
+                "INSERT INTO meta (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
 
     def close(self) -> None:
         """Close the connection; calling it again does nothing."""

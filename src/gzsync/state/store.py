@@ -8,7 +8,11 @@ One store holds, per deployment:
 - **the id cache** — `(module, key) -> Zoho record id`, fresh from every upsert;
 - **key/value entries with expiry** — the Galaxy session, the Zoho access token;
 - **the run lock** — one run at a time, expiring if its holder died;
-- **run history** — one row per run with its JSON report.
+- **run history** — one row per run with its JSON report;
+- **data-quality warnings per run** — every value a run dropped or changed on its way to
+  Zoho (:class:`WarningRecord`, `gzsync warnings`), kept for the last runs;
+- **meta entries** — durable named values of the deployment (the mapping rules'
+  fingerprint, :mod:`gzsync.sync.rules_upgrade`).
 
 :meth:`StateStore.commit_batch` is the one write the pipeline makes per upsert batch; it is
 atomic, so a crash never leaves a watermark ahead of the ledger or the id cache.
@@ -87,6 +91,23 @@ class RunRecord:
     report: dict[str, object] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class WarningRecord:
+    """A value one run dropped from a record, or changed, on its way to Zoho."""
+
+    stream: StreamName
+    key: str
+    rev: int
+    field: str  # the Zoho field (or the Galaxy column of an ignored parent key)
+    reason: str  # invalid_number, name_truncated, last_name_fallback ...
+    value: str = ""  # the Galaxy value as text (cut to ~120 characters)
+    detail: str = ""  # one sentence naming the Galaxy column
+
+
+#: Runs whose warnings a store keeps (older ones are pruned as new ones are added).
+WARNING_RUNS_KEPT = 50
+
+
 class StateStore(Protocol):
     """What the pipeline, the CLI and the clients need from a state backend."""
 
@@ -160,5 +181,26 @@ class StateStore(Protocol):
         """The last runs, newest first."""
 
     def run(self, run_id: str) -> RunRecord | None: ...
+
+    # -- data-quality warnings per run -----------------------------------------------------
+    def warnings_add(self, run_id: str, warnings: Sequence[WarningRecord]) -> None:
+        """Append warnings of a run (kept in the order added); prunes the warnings of runs
+        older than the last WARNING_RUNS_KEPT."""
+
+    def warnings_list(
+        self,
+        run_id: str,
+        *,
+        stream: StreamName | None = None,
+        reason: str | None = None,
+        limit: int | None = None,
+    ) -> list[WarningRecord]:
+        """A run's warnings in the order added, filtered as asked."""
+
+    # -- meta entries ------------------------------------------------------------------------
+    def meta_get(self, name: str) -> str | None:
+        """A durable named value (no expiry), or None."""
+
+    def meta_put(self, name: str, value: str) -> None: ...
 
     def close(self) -> None: ...

@@ -80,7 +80,7 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
         module=MODULE,
         view=settings.galaxy_customers_view,
         rev_column="THIRDPARTYREVNUM",
-        mapper=map_customer,
+        mapper=partial(map_customer, rules=ctx.rules),
         spool=spool,
         start=start,
         # WATERMARK_REREAD, when set, caps the read of an empty store
@@ -95,7 +95,7 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
         await ctx.galaxy.read_view(
             settings.galaxy_affiliates_view,
             conditions,
-            lambda row: spool.add_affiliate(map_affiliate(row)),
+            lambda row: spool.add_affiliate(map_affiliate(row, ctx.rules)),
         )
         spool.flush()
     if compare:
@@ -223,6 +223,8 @@ async def _write_affiliates(
         if isinstance(r, Rejected) and r.rev in card_holders
     ]
     report.affiliates.fetched += len(plan.affiliates) + len(held)
+    for affiliate in plan.affiliates:
+        ctx.quality.add("affiliates", affiliate)
     keys = [a.key for a in plan.affiliates]
     customers = spool.rows_of("customers", keys)
     registered = ctx.store.ids_get(CUSTOMER_IDS, [k for k in keys if k not in customers])
@@ -279,7 +281,7 @@ def _customers_of(
                 LedgerEntry("customers", item.key, item.rev, "rejected", item.reason, item.detail)
             )
             continue
-        report.customers.warnings += len(item.warnings)
+        ctx.quality.add("customers", item)
         if item.key in affiliates.waiting:
             # an affiliate of it failed in transit: hold the customer so it is never
             # written without its link and forgotten; retried with the affiliate next run

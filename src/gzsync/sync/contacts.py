@@ -54,7 +54,7 @@ async def read_contacts(ctx: RunContext, spool: Spool) -> Fetched:
         module=MODULE,
         view=settings.galaxy_contacts_view,
         rev_column=columns["CONTACTS_REVNUM"],
-        mapper=partial(map_contact, columns=columns),
+        mapper=partial(map_contact, columns=columns, rules=ctx.rules),
         spool=spool,
         start=start,
         from_start=compare and start.rev is None,  # WATERMARK_REREAD, when set, caps it
@@ -169,7 +169,7 @@ def _ready(
                 )
             )
             continue
-        ctx.report.contacts.warnings += len(item.warnings)
+        ctx.quality.add("contacts", item)
         parent_id = ids.get(item.parent_key or "")
         if parent_id is None:
             out.append(

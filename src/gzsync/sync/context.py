@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from gzsync.config import Settings
 from gzsync.errors import LockHeldError
 from gzsync.galaxy.client import GalaxyClient
+from gzsync.mapping.rules import MappingRules
 from gzsync.state.store import StateStore
 from gzsync.sync.budget import Budget
 from gzsync.sync.options import RunOptions
 from gzsync.sync.progress import NoProgress, ProgressSink
+from gzsync.sync.quality import WarningLog
 from gzsync.sync.report import RunReport
 from gzsync.sync.writer import FailureCounter
 from gzsync.zoho.client import ZohoClient
@@ -36,6 +38,15 @@ class RunContext:
     failures: FailureCounter = field(default_factory=FailureCounter)
     lock_lost: LockHeldError | None = None
     _lock_refreshed: float = field(default_factory=time.monotonic)
+    # the mapping rules from settings, and the run's data-quality warnings (issue 11)
+    rules: MappingRules = field(init=False)
+    quality: WarningLog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rules = MappingRules.from_text(
+            self.settings.number_decimal, self.settings.contact_name_fallback
+        )
+        self.quality = WarningLog(self.store, self.report.run_id, self.report)
 
     @property
     def stopped(self) -> bool:

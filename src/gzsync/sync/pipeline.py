@@ -33,6 +33,7 @@ from gzsync.sync.context import RunContext
 from gzsync.sync.options import RunOptions
 from gzsync.sync.progress import NoProgress, ProgressSink
 from gzsync.sync.report import RunReport
+from gzsync.sync.rules_upgrade import reevaluate_rejected
 from gzsync.sync.spool import Spool
 from gzsync.zoho.auth import TokenSource
 from gzsync.zoho.client import ZohoClient
@@ -114,6 +115,7 @@ async def _run(
         )
         keeper = asyncio.create_task(_keep_lock(ctx))
         try:
+            reevaluate_rejected(store, ctx.rules)
             with Spool() as spool:
                 await _phases(ctx, spool)
         except (ServiceError, StateError) as exc:
@@ -130,6 +132,8 @@ async def _run(
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
+            with contextlib.suppress(StateError):  # diagnostics: never what fails a run
+                ctx.quality.flush()
             progress.close()
             report.galaxy_calls = galaxy.calls
             report.zoho_calls = dict(zoho.stats.calls)

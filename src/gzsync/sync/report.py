@@ -27,6 +27,9 @@ class EntityCounts:
     failed: int = 0  # refused by Zoho, failed in transit, or waiting for a parent
     warnings: int = 0  # values dropped from otherwise good records (bad e-mail, phone)
     samples: list[dict[str, str]] = field(default_factory=list)  # a few failures, for people
+    # values dropped or changed, by reason, and a few of them (key, field, value, reason)
+    warnings_by_reason: dict[str, int] = field(default_factory=dict)
+    warning_samples: list[dict[str, Any]] = field(default_factory=list)
 
     def add_sample(self, key: str, reason: str, detail: str, limit: int = 5) -> None:
         if len(self.samples) < limit:
@@ -41,6 +44,8 @@ class EntityCounts:
             "failed": self.failed,
             "warnings": self.warnings,
             "samples": list(self.samples),
+            "warnings_by_reason": dict(self.warnings_by_reason),
+            "warning_samples": list(self.warning_samples),
         }
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gzsync.mapping.records import Mapped, Rejected
+from gzsync.mapping.warnings import FieldWarning
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,7 @@ class Spool:
                     item.rev,
                     1,
                     _dump(item.payload),
-                    _dump(list(item.warnings)),
+                    _dump([w.to_list() for w in item.warnings]),
                     item.parent_key,
                     int(item.card_holder),
                     None,
@@ -138,7 +139,7 @@ class Spool:
                 item.rev,
                 1,
                 _dump(item.payload),
-                _dump(list(item.warnings)),
+                _dump([w.to_list() for w in item.warnings]),
                 item.parent_key or "",
                 None,
                 None,
@@ -348,7 +349,7 @@ def _load(row: tuple[Any, ...]) -> Mapped | Rejected:
             key=key,
             rev=int(rev),
             payload=json.loads(payload),
-            warnings=tuple(json.loads(warnings or "[]")),
+            warnings=tuple(FieldWarning.from_list(w) for w in json.loads(warnings or "[]")),
             parent_key=parent,
             card_holder=bool(card),
         )
