@@ -125,6 +125,11 @@ def test_unreachable_galaxy_aborts_with_exit_3(tmp_path: Path) -> None:
 
 
 def test_demo_runs_with_no_configuration(tmp_path: Path) -> None:
+    plain = gzsync("demo", "--customers", "50", cwd=tmp_path, timeout=300)
+    assert plain.returncode == 0, plain.stderr
+    last = plain.stderr.strip().splitlines()[-1]
+    assert "STATE_DB=.gzsync-demo/state.db gzsync ledger" in last
+    # a second demo starts from a fresh state (fresh sandboxes, no stale watermark)
     result = gzsync("demo", "--customers", "200", "--json", cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -132,7 +137,12 @@ def test_demo_runs_with_no_configuration(tmp_path: Path) -> None:
     assert data["full"]["customers"]["fetched"] == 200
     assert data["changed"]["customers"] == 20
     assert data["incremental"]["customers"]["fetched"] == 20
-    assert not (tmp_path / ".gzsync").exists()  # the demo's state lives in a temp folder
+    assert not (tmp_path / ".gzsync").exists()  # not the real state file ...
+    state_db = tmp_path / ".gzsync-demo" / "state.db"
+    assert state_db.is_file()  # ... but one the operator can look at afterwards
+    listed = gzsync("ledger", "--json", env={"STATE_DB": ".gzsync-demo/state.db"}, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["total"] == data["incremental"]["ledger_pending"]
 
 
 def test_sandbox_prints_its_urls_first_and_serves(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from gzsync.config import Settings
 from gzsync.errors import ServiceError, StateError
 from gzsync.galaxy.client import GalaxyClient
 from gzsync.state.readonly import ReadOnlyStore
-from gzsync.state.store import StateStore
+from gzsync.state.store import RETRIED_EVERY_RUN, LedgerKind, StateStore
 from gzsync.sync.accounts import read_accounts, write_accounts
 from gzsync.sync.budget import Budget
 from gzsync.sync.contacts import read_contacts, write_contacts
@@ -38,6 +38,8 @@ from gzsync.zoho.auth import TokenSource
 from gzsync.zoho.client import ZohoClient
 
 log = logging.getLogger("gzsync.sync")
+
+_REJECTION_KINDS: tuple[LedgerKind, ...] = ("rejected", "refused")
 
 
 def run_sync(
@@ -86,6 +88,7 @@ async def _run(
 ) -> RunReport:
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
     owner = f"{socket.gethostname()} pid {os.getpid()} run {run_id}"
+    logs.current_run_id.set(run_id)  # every log line of this run carries `run_id`
     store: StateStore = ReadOnlyStore(real_store) if options.dry_run else real_store
     report = RunReport(
         run_id=run_id, started_at=time.time(), dry_run=options.dry_run, entities=options.entities
@@ -151,6 +154,7 @@ async def _run(
             report.ledger_pending,
             sum(report.zoho_calls.values()),
             report.zoho_credits,
+            extra=_outcome_fields(report),
         )
     finally:
         report.duration_s = time.monotonic() - t0
@@ -159,6 +163,24 @@ async def _run(
         finally:
             store.release_lock(owner)
     return report
+
+
+def _outcome_fields(report: RunReport) -> dict[str, object]:
+    """The run's outcome as JSON-log fields (not only inside the message)."""
+    fields: dict[str, object] = {
+        "status": report.status,
+        "ledger_pending": report.ledger_pending,
+        "ledger_transient": report.ledger_transient,
+        "ledger_new_rejections": report.ledger_new_rejections,
+        "zoho_calls": sum(report.zoho_calls.values()),
+        "zoho_credits": report.zoho_credits,
+        "exit_code": report.exit_code,
+    }
+    for stream in ("customers", "affiliates", "contacts"):
+        counts = report.counts(stream).to_json()
+        counts.pop("samples")
+        fields[stream] = counts
+    return fields
 
 
 async def _keep_lock(ctx: RunContext) -> None:
@@ -209,6 +231,21 @@ def _finish(report: RunReport, store: StateStore) -> None:
     rejected = report.customers.rejected + report.affiliates.rejected + report.contacts.rejected
     pending = failed + rejected if report.dry_run else report.ledger_pending
     report.status = "incomplete" if pending else "success"
+    report.ledger_transient = sum(
+        n for (_stream, kind, _reason), n in counts.items() if kind in RETRIED_EVERY_RUN
+    )
+    if report.dry_run:
+        report.ledger_new_rejections = rejected
+    elif counts:
+        try:
+            report.ledger_new_rejections = sum(
+                1
+                for kind in _REJECTION_KINDS
+                for entry in store.ledger_list(kind=kind)
+                if entry.last_seen >= report.started_at
+            )
+        except StateError:
+            report.ledger_new_rejections = 0
 
 
 async def _close(galaxy: GalaxyClient, zoho: ZohoClient, tokens: TokenSource) -> None:
