@@ -44,7 +44,8 @@ def test_missing_variable_is_one_line_exit_2_before_any_network_call(tmp_path: P
     result = gzsync("run", env={"STATE_DB": str(tmp_path / "s.db")}, cwd=tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert lines == ["gzsync: BASE_URL: is not set"]
+    assert lines[0].startswith("gzsync: 6 configuration problem(s)")
+    assert lines[1].startswith("  BASE_URL: is not set · fix: set BASE_URL")
 
 
 def test_malformed_value_names_the_variable(tmp_path: Path) -> None:
@@ -52,6 +53,7 @@ def test_malformed_value_names_the_variable(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("gzsync: TIMEOUT_MS:")
     assert len(result.stderr.strip().splitlines()) == 1
+    assert "fix: set TIMEOUT_MS to a whole number" in result.stderr
 
 
 def test_unknown_data_centre_is_a_configuration_error(tmp_path: Path) -> None:
