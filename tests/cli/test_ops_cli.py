@@ -433,6 +433,7 @@ def test_catalyst_init(tmp_path: Path) -> None:
         "main.py",
         "requirements.txt",
         "README.md",
+        "gzsync-0.1.0-py3-none-any.whl",
     }
     again = invoke(["catalyst", "init", str(target)], {})
     assert again.exit_code == 1
