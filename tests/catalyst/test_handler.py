@@ -282,9 +282,9 @@ def test_the_function_folder_installs_gzsync_from_its_wheel_and_runs_a_job(
     assert "gzsync==" not in requirements  # nothing asks an index for gzsync
     python = _fresh_venv_with_these_dependencies(tmp_path)
     # offline: no index at all; the dependencies are already there, gzsync is the wheel
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "--disable-pip-version-check"]
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-index"]
-        + ["--no-cache-dir", "--disable-pip-version-check", "-q", "-r", "requirements.txt"],
+        [*pip, "install", "--no-index", "--no-cache-dir", "-q", "-r", "requirements.txt"],
         capture_output=True,
         text=True,
         check=False,

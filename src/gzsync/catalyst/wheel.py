@@ -24,7 +24,12 @@ from pathlib import Path
 import gzsync
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
-_WHEEL = "Wheel-Version: 1.0\nGenerator: gzsync catalyst init\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+_WHEEL = (
+    "Wheel-Version: 1.0\n"
+    "Generator: gzsync catalyst init\n"
+    "Root-Is-Purelib: true\n"
+    "Tag: py3-none-any\n"
+)
 
 
 def wheel_name(version: str | None = None) -> str:

@@ -51,8 +51,9 @@ def catalyst_init_command(
     README.
 
     requirements.txt installs gzsync from that wheel, by file and with its sha256, so a
-    deploy needs no package index for gzsync. The README says how to create the NoSQL table, set the environment variables, and
-    schedule the job every two hours in a job pool. No secret is written. Exit 1 when a
+    deploy needs no package index for gzsync. The README says how to create the NoSQL
+    table, set the environment variables, and schedule the job every two hours in a job
+    pool. No secret is written. Exit 1 when a
     file exists (use --force), 2 for a bad name or stack.
     """
     target = directory or Path("functions") / function_name
