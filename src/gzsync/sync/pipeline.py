@@ -24,6 +24,7 @@ from gzsync.clients import galaxy_client, token_source, zoho_client
 from gzsync.config import Settings
 from gzsync.errors import ServiceError, StateError
 from gzsync.galaxy.client import GalaxyClient
+from gzsync.remedies import explain
 from gzsync.state.readonly import ReadOnlyStore
 from gzsync.state.store import RETRIED_EVERY_RUN, LedgerKind, StateStore
 from gzsync.sync.accounts import read_accounts, write_accounts
@@ -123,8 +124,8 @@ async def _run(
             # a remote system failed, the state store failed, or another run took our lock
             # (LockHeldError mid-run): nothing unconfirmed is past the watermark; exit 3
             report.status = "aborted"
-            report.message = logs.redact(str(exc))
-            log.error("run aborted: %s", report.message)
+            report.message = explain(exc, settings)  # the URL, the variable, the fix
+            log.error("run aborted: %s", report.message, extra={"status": "aborted"})
         except BaseException as exc:
             report.status = "aborted"  # the run history must not call a crash a success
             report.message = f"crashed: {type(exc).__name__}: {logs.redact(str(exc))[:300]}"
