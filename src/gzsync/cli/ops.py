@@ -468,6 +468,10 @@ def ledger_retry_command(
                 fail(str(exc), code=2)
     if not quiet or mark_only:
         print(f"gzsync: marked {marked} ledger entries for retry", file=sys.stderr)
+    if marked == 0 and flt.narrowed:
+        print(
+            "gzsync: no ledger entry matches these filters (see `gzsync ledger`)", file=sys.stderr
+        )
     if mark_only or marked == 0:
         return
     from gzsync.sync.options import RunOptions

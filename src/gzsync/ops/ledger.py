@@ -20,7 +20,7 @@ Filters:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -201,15 +201,11 @@ def _run_window(store: StateStore, run_id: str) -> tuple[float, float]:
     return record.started_at, record.finished_at or time.time()
 
 
-def _unknown_keys(keys: Iterable[str]) -> str:
-    return ", ".join(keys)
-
-
 def _unknown_keys_message(unknown: list[str], flt: LedgerFilter) -> str:
     narrowed = LedgerFilter(flt.stream, flt.kind, flt.reason, flt.run_id).narrowed
     where = " with these filters" if narrowed else ""
     noun = "key" if len(unknown) == 1 else "keys"
     return (
-        f"not in the ledger{where}: {noun} {_unknown_keys(unknown)} "
+        f"not in the ledger{where}: {noun} {', '.join(unknown)} "
         "(see `gzsync ledger` for the keys that wait)"
     )
