@@ -26,11 +26,12 @@ from gzsync.errors import ServiceError, StateError
 from gzsync.galaxy.client import GalaxyClient
 from gzsync.remedies import explain
 from gzsync.state.readonly import ReadOnlyStore
-from gzsync.state.store import RETRIED_EVERY_RUN, LedgerKind, StateStore
+from gzsync.state.store import StateStore
 from gzsync.sync.accounts import read_accounts, write_accounts
 from gzsync.sync.budget import Budget
 from gzsync.sync.contacts import read_contacts, write_contacts
 from gzsync.sync.context import RunContext
+from gzsync.sync.ledger_news import LedgerNews, ledger_news
 from gzsync.sync.options import RunOptions
 from gzsync.sync.progress import NoProgress, ProgressSink
 from gzsync.sync.report import RunReport
@@ -39,8 +40,6 @@ from gzsync.zoho.auth import TokenSource
 from gzsync.zoho.client import ZohoClient
 
 log = logging.getLogger("gzsync.sync")
-
-_REJECTION_KINDS: tuple[LedgerKind, ...] = ("rejected", "refused")
 
 
 def run_sync(
@@ -232,21 +231,16 @@ def _finish(report: RunReport, store: StateStore) -> None:
     rejected = report.customers.rejected + report.affiliates.rejected + report.contacts.rejected
     pending = failed + rejected if report.dry_run else report.ledger_pending
     report.status = "incomplete" if pending else "success"
-    report.ledger_transient = sum(
-        n for (_stream, kind, _reason), n in counts.items() if kind in RETRIED_EVERY_RUN
-    )
     if report.dry_run:
         report.ledger_new_rejections = rejected
+        report.ledger_transient = failed
     elif counts:
         try:
-            report.ledger_new_rejections = sum(
-                1
-                for kind in _REJECTION_KINDS
-                for entry in store.ledger_list(kind=kind)
-                if entry.last_seen >= report.started_at
-            )
-        except StateError:
-            report.ledger_new_rejections = 0
+            news = ledger_news(store.ledger_list(), report.started_at)
+        except StateError:  # the counts above were read: call it all transient
+            news = LedgerNews(transient=report.ledger_pending)
+        report.ledger_new_rejections = news.new_rejections
+        report.ledger_transient = news.transient
 
 
 async def _close(galaxy: GalaxyClient, zoho: ZohoClient, tokens: TokenSource) -> None:
