@@ -284,7 +284,7 @@ async def _probe_galaxy(
         return (name, False, _text(exc)), [
             Problem(
                 "AUTH_USERNAME",
-                f"Galaxy refused the credentials: {_text(exc)}",
+                f"Galaxy refused the credentials: {_text(exc)}{_where(exc, settings)}",
                 "Set AUTH_USERNAME and AUTH_PASSWORD to a Galaxy API user that can log in.",
             )
         ]
@@ -292,7 +292,7 @@ async def _probe_galaxy(
         return (name, False, _text(exc)), [
             Problem(
                 "BASE_URL",
-                f"Galaxy cannot be reached or answers oddly: {_text(exc)}",
+                f"Galaxy cannot be reached or answers oddly: {_text(exc)}{_where(exc, settings)}",
                 "Check BASE_URL (and GALAXY_CA_BUNDLE for a private certificate) and that "
                 "this host can reach Galaxy.",
             )
@@ -375,7 +375,8 @@ async def _probe_zoho(
             [
                 Problem(
                     "ZOHO_REFRESH_TOKEN",
-                    f"Zoho refused the client or refresh token: {_text(exc)}",
+                    "Zoho refused the client or refresh token: "
+                    f"{_text(exc)}{_where(exc, settings)}",
                     "Check ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN and that "
                     "ZOHO_DC is the data centre they were issued in.",
                 )
@@ -383,16 +384,22 @@ async def _probe_zoho(
             None,
         )
     except ZohoError as exc:
+        from gzsync.remedies import remedy
+
+        found = remedy(exc, settings)
+        field, fix = (
+            "ZOHO_API_URL",
+            (
+                "Check ZOHO_DC (or ZOHO_API_URL) and that the refresh token has the scopes "
+                "ZohoCRM.modules.ALL, ZohoCRM.settings.fields.READ and ZohoCRM.coql.READ."
+            ),
+        )
+        if found is not None:
+            field, fix = found.variable, found.fix[:1].upper() + found.fix[1:]
+        what = f"Zoho's field metadata could not be read: {_text(exc)}{_where(exc, settings)}"
         return (
             (name, False, _text(exc)),
-            [
-                Problem(
-                    "ZOHO_API_URL",
-                    f"Zoho's field metadata could not be read: {_text(exc)}",
-                    "Check ZOHO_DC (or ZOHO_API_URL) and that the refresh token has the scopes "
-                    "ZohoCRM.modules.ALL, ZohoCRM.settings.fields.READ and ZohoCRM.coql.READ.",
-                )
-            ],
+            [Problem(field, what, fix)],
             None,
         )
     finally:
@@ -461,6 +468,14 @@ def _lock_words(summary: Any) -> str:
     if holder is None or expires is None or expires <= time.time():
         return "the run lock is free"
     return f"the run lock is held by {holder} until {words.iso_time(expires)}"
+
+
+def _where(exc: GzsyncError, settings: Settings) -> str:
+    """` (BASE_URL=https://...)`: the setting behind the failure, as a run would name it."""
+    from gzsync.remedies import remedy
+
+    found = remedy(exc, settings)
+    return "" if found is None else f" ({redact(found.setting)})"
 
 
 def _text(exc: GzsyncError) -> str:
