@@ -1,8 +1,9 @@
 """The `gzsync` command line: thin — parse, call the library, print, exit with a code.
 
 Exit codes (a contract for cron, systemd and Catalyst):
-0 everything synced (or stopped cleanly at the time budget) · 1 finished, some records wait
-in the ledger · 2 configuration error · 3 aborted: a service unreachable or refusing our
+0 everything synced (or stopped cleanly at the time budget, or only records rejected by
+earlier runs wait) · 1 finished, and this run added rejections or left transient failures
+(`--strict`: any record waits in the ledger) · 2 configuration error · 3 aborted: a service unreachable or refusing our
 credentials, nothing half-written · 75 another run holds the lock.
 """
 
