@@ -3,8 +3,9 @@
 Exit codes (a contract for cron, systemd and Catalyst):
 0 everything synced (or stopped cleanly at the time budget, or only records rejected by
 earlier runs wait) · 1 finished, and this run added rejections or left transient failures
-(`--strict`: any record waits in the ledger) · 2 configuration error · 3 aborted: a service unreachable or refusing our
-credentials, nothing half-written · 75 another run holds the lock.
+(`--strict`: any record waits in the ledger) · 2 configuration error · 3 aborted: a service
+unreachable or refusing our credentials, nothing half-written · 75 another run holds the
+lock.
 """
 
 from __future__ import annotations
