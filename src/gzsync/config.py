@@ -173,22 +173,35 @@ class Settings(BaseSettings):
         return self.galaxy_verify_tls
 
     def require_sync(self) -> None:
-        """Raise ConfigError for the first variable a sync run needs and does not have."""
+        """Raise ConfigErrors listing every problem that stops a sync run (all at once)."""
+        problems = self.sync_problems()
+        if problems:
+            from gzsync.config_report import config_errors
+
+            raise config_errors(problems, setting_names())
+
+    def sync_problems(self) -> list[ConfigError]:
+        """Every variable a sync run needs and does not have, or has malformed."""
+        problems: list[ConfigError] = []
         for attr, name in _REQUIRED_FOR_SYNC:
             if not _present(getattr(self, attr)):
-                raise ConfigError(name, "is not set")
+                problems.append(ConfigError(name, "is not set"))
         if self.zoho_connection is None:
             for attr, name in _REQUIRED_ZOHO:
                 if not _present(getattr(self, attr)):
-                    raise ConfigError(name, "is not set")
-        assert self.base_url is not None
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ConfigError("BASE_URL", "must start with http:// or https://")
+                    problems.append(ConfigError(name, "is not set"))
+        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
+            problems.append(ConfigError("BASE_URL", "must start with http:// or https://"))
         if self.galaxy_ca_bundle is not None and not self.galaxy_ca_bundle.is_file():
-            raise ConfigError("GALAXY_CA_BUNDLE", f"no such file: {self.galaxy_ca_bundle}")
+            problems.append(
+                ConfigError("GALAXY_CA_BUNDLE", f"no such file: {self.galaxy_ca_bundle}")
+            )
         missing = set(DEFAULT_CONTACT_COLUMNS) - set(self.galaxy_contact_columns)
         if missing:
-            raise ConfigError("GALAXY_CONTACT_COLUMNS", f"lacks {', '.join(sorted(missing))}")
+            problems.append(
+                ConfigError("GALAXY_CONTACT_COLUMNS", f"lacks {', '.join(sorted(missing))}")
+            )
+        return problems
 
 
 class _IsolatedSettings(Settings):
@@ -228,18 +241,40 @@ def _field_env_name(loc: tuple[int | str, ...]) -> str:
     return name
 
 
+def setting_names() -> list[str]:
+    """Every environment variable name a setting reads: aliases, and the field names
+    (`populate_by_name` accepts `timeout_ms` too)."""
+    names: list[str] = []
+    for field_name, field in Settings.model_fields.items():
+        names.append(field_name)
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names += [str(choice) for choice in alias.choices]
+        elif alias is not None:
+            names.append(str(alias))
+    return names
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Read settings from the environment and `.env`; raise ConfigError on the first problem.
+    """Read settings from the environment and `.env`; raise ConfigErrors listing every
+    malformed value at once, each with its fix, "did you mean" hints and the `.env` path.
 
     `overrides` are field names (not env names) that take precedence, for the CLI and tests.
     """
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first.get("loc", ()))
-        msg = str(first.get("msg", "invalid value"))
-        if not loc and msg.startswith("Value error, "):
-            variable, _, problem = msg.removeprefix("Value error, ").partition(": ")
-            raise ConfigError(variable, problem) from None
-        raise ConfigError(_field_env_name(loc), msg.removeprefix("Value error, ")) from None
+        problems: list[ConfigError] = []
+        for error in exc.errors():
+            loc = tuple(error.get("loc", ()))
+            msg = str(error.get("msg", "invalid value"))
+            if not loc and msg.startswith("Value error, "):
+                variable, _, problem = msg.removeprefix("Value error, ").partition(": ")
+                problems.append(ConfigError(variable, problem))
+            else:
+                problems.append(
+                    ConfigError(_field_env_name(loc), msg.removeprefix("Value error, "))
+                )
+        from gzsync.config_report import config_errors
+
+        raise config_errors(problems, setting_names()) from None

@@ -2,6 +2,7 @@
 
     GzsyncError                      anything gzsync raises on purpose
     ├── ConfigError                  a setting is missing or malformed (exit 2)
+    │   └── ConfigErrors             several at once, with "did you mean" hints
     ├── ServiceError                 a remote system failed the run (exit 3)
     │   ├── GalaxyError              Galaxy ERP
     │   │   ├── GalaxyAuthError      /auth refused our credentials
@@ -20,6 +21,8 @@ endpoints, statuses and codes, and URLs pass through :func:`gzsync.logs.redact` 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class GzsyncError(Exception):
     """Base class of every error gzsync raises on purpose."""
@@ -28,14 +31,48 @@ class GzsyncError(Exception):
 
 
 class ConfigError(GzsyncError):
-    """A configuration value is missing or malformed; names the variable."""
+    """A configuration value is missing or malformed; names the variable (and the fix)."""
 
     exit_code = 2
 
-    def __init__(self, variable: str, problem: str) -> None:
+    def __init__(self, variable: str, problem: str, *, fix: str = "") -> None:
         self.variable = variable
         self.problem = problem
+        self.fix = fix
         super().__init__(f"{variable}: {problem}")
+
+    def line(self) -> str:
+        """`VARIABLE: problem · fix: what to do`."""
+        return f"{self.variable}: {self.problem}" + (f" · fix: {self.fix}" if self.fix else "")
+
+
+class ConfigErrors(ConfigError):
+    """Every configuration problem found at once; `variable` is the first one's.
+
+    `hints` are lines about names that are close to a setting but not one ("did you
+    mean"); `source` says where settings were read from (the `.env` path).
+    """
+
+    def __init__(
+        self, errors: Sequence[ConfigError], *, hints: Sequence[str] = (), source: str = ""
+    ) -> None:
+        first = errors[0]
+        super().__init__(first.variable, first.problem, fix=first.fix)
+        self.errors = list(errors)
+        self.hints = list(hints)
+        self.source = source
+        self.args = (self.render(),)
+
+    def render(self) -> str:
+        where = f" ({self.source})" if self.source else ""
+        if len(self.errors) == 1 and not self.hints:
+            return self.errors[0].line() + where
+        head = f"{len(self.errors)} configuration problem(s){where}:"
+        lines = [head, *(f"  {e.line()}" for e in self.errors), *(f"  {h}" for h in self.hints)]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class ServiceError(GzsyncError):

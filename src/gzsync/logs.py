@@ -19,10 +19,14 @@ import logging
 import re
 import sys
 import threading
+from contextvars import ContextVar
 from typing import Any, Literal, TextIO
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
+
+#: The id of the run in progress; every record logged while it is set carries `run_id`.
+current_run_id: ContextVar[str | None] = ContextVar("gzsync_run_id", default=None)
 
 # Values shorter than this are not registered: masking "a" everywhere would garble logs and
 # hide nothing (such a value is also caught by the shape rules below).
@@ -100,6 +104,9 @@ class RedactingFilter(logging.Filter):
     """Renders each record's message (and traceback) once, redacted; never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        run_id = current_run_id.get()
+        if run_id is not None and not hasattr(record, "run_id"):
+            record.run_id = run_id
         try:
             message = record.getMessage()
         except Exception:  # a bad format string must not lose the record

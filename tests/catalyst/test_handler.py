@@ -124,9 +124,13 @@ def _run_job(
     env: dict[str, str],
     params: dict[str, str],
     table: str,
+    *,
+    python: str = sys.executable,
+    function: Path | None = None,
 ) -> tuple[int, list[dict[str, Any]], bytes]:
-    function = tmp_path / "functions" / "gzsync_job"
-    write_function_folder(function)
+    if function is None:
+        function = tmp_path / "functions" / "gzsync_job"
+        write_function_folder(function)
     stubs = tmp_path / "stubs"
     stubs.mkdir()
     (stubs / "flask.py").write_text(_FLASK_STUB)
@@ -169,7 +173,7 @@ def _run_job(
             }
         )
         done = subprocess.run(
-            [sys.executable, str(_runtime_main())],
+            [python, str(_runtime_main())],
             env=child_env,
             cwd=tmp_path,
             pass_fds=(log_file.fileno(), status_file.fileno()),
@@ -232,3 +236,84 @@ def test_a_job_with_a_bad_parameter_closes_with_failure(
     errors = [m["message"] for m in messages if m["level"] == "ERROR"]
     assert any("job parameter limit" in message for message in errors)
     assert table_name not in console.tables  # failed before touching any state
+
+
+# -- the function folder deploys offline: gzsync from its own wheel -----------------------
+
+
+def _fresh_venv_with_these_dependencies(tmp_path: Path) -> Path:
+    """A new venv (no pip, no gzsync) that sees this venv's installed dependencies through
+    a .pth file, so pip can install offline; returns its python."""
+    venv = tmp_path / "fresh"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    fresh_site = Path(subprocess.check_output([python, "-c", purelib], text=True).strip())
+    here_site = Path(subprocess.check_output([sys.executable, "-c", purelib], text=True).strip())
+    deps = tmp_path / "deps"
+    deps.mkdir()
+    for entry in here_site.iterdir():
+        name = entry.name.lower()
+        if name.startswith(("gzsync", "_editable_impl_gzsync", "__editable__")):
+            continue
+        if entry.suffix == ".pth":
+            continue
+        (deps / entry.name).symlink_to(entry)
+    (fresh_site / "deps.pth").write_text(f"{deps}\n")
+    return python
+
+
+def test_the_function_folder_installs_gzsync_from_its_wheel_and_runs_a_job(
+    tmp_path: Path,
+    console_server: tuple[str, ConsoleState],
+    console: ConsoleState,
+    table_name: str,
+) -> None:
+    function = tmp_path / "functions" / "gzsync_job"
+    init = subprocess.run(
+        [sys.executable, "-m", "gzsync", "catalyst", "init", str(function)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert init.returncode == 0, init.stderr
+    requirements = (function / "requirements.txt").read_text()
+    assert "gzsync==" not in requirements  # nothing asks an index for gzsync
+    python = _fresh_venv_with_these_dependencies(tmp_path)
+    # offline: no index at all; the dependencies are already there, gzsync is the wheel
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "--disable-pip-version-check"]
+    install = subprocess.run(
+        [*pip, "install", "--no-index", "--no-cache-dir", "-q", "-r", "requirements.txt"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=function,
+        timeout=300,
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+    where = subprocess.check_output(
+        [python, "-c", "import gzsync, sys; print(gzsync.__file__); print(sys.prefix)"],
+        text=True,
+        cwd=tmp_path,
+    ).split()
+    assert where[0].startswith(where[1])  # gzsync comes from the fresh venv, not this checkout
+    assert "/src/gzsync/" not in where[0]
+
+    url = console_server[0]
+    with serve_sandboxes(create_galaxy_app(customers=20, seed=5), create_zoho_app()) as urls:
+        code, messages, _ = _run_job(
+            tmp_path,
+            url,
+            console,
+            urls.env(),
+            {"entities": "accounts"},
+            table_name,
+            python=str(python),
+            function=function,
+        )
+    assert code == 0
+    assert console.job_statuses == [200]
+    reports = [m["message"] for m in messages if m["message"].startswith("gzsync run report ")]
+    report = json.loads(reports[0].removeprefix("gzsync run report "))
+    assert report["customers"]["inserted"] > 0

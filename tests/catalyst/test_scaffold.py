@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -14,9 +16,11 @@ from gzsync.catalyst.scaffold import SUPPORTED_STACKS, write_function_folder
 def test_writes_config_main_requirements_and_readme(tmp_path: Path) -> None:
     target = tmp_path / "functions" / "gzsync_job"
     written = write_function_folder(target)
+    version = importlib.metadata.version("gzsync")
     assert sorted(p.name for p in written) == [
         "README.md",
         "catalyst-config.json",
+        f"gzsync-{version}-py3-none-any.whl",
         "main.py",
         "requirements.txt",
     ]
@@ -51,10 +55,27 @@ def test_requirements_pin_runtime_dependencies_exactly(tmp_path: Path) -> None:
     assert not any(name in "\n".join(lines) for name in ("pytest", "mypy", "hypothesis"))
 
 
-def test_default_gzsync_line_is_the_installed_version(tmp_path: Path) -> None:
+def test_default_gzsync_line_is_the_wheel_in_the_folder_with_its_hash(tmp_path: Path) -> None:
     write_function_folder(tmp_path)
     version = importlib.metadata.version("gzsync")
-    assert (tmp_path / "requirements.txt").read_text().splitlines()[-1] == f"gzsync=={version}"
+    wheel = tmp_path / f"gzsync-{version}-py3-none-any.whl"
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    last = (tmp_path / "requirements.txt").read_text().splitlines()[-1]
+    assert last == f"file:./{wheel.name}#sha256={digest}"
+    assert "gzsync==" not in (tmp_path / "requirements.txt").read_text()  # no index lookup
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        assert "gzsync/catalyst/handler.py" in names
+        assert f"gzsync-{version}.dist-info/METADATA" in names
+        assert not any("__pycache__" in n for n in names)
+        record = archive.read(f"gzsync-{version}.dist-info/RECORD").decode()
+        handler = archive.read("gzsync/catalyst/handler.py")
+    assert "gzsync/catalyst/handler.py,sha256=" in record
+    assert len(handler) > 1000
+    # the same sources give the same bytes, so the hash in requirements.txt is stable
+    again = tmp_path / "again"
+    write_function_folder(again)
+    assert (again / wheel.name).read_bytes() == wheel.read_bytes()
 
 
 def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:

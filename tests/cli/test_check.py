@@ -202,6 +202,7 @@ def test_check_lists_a_missing_unique_flag_with_its_fix(
         "Galaxy ERP": True,
         "Zoho CRM": True,
         "Zoho field metadata": False,
+        "State store": True,
     }
 
 
@@ -225,3 +226,60 @@ def test_check_exits_2_on_a_configuration_error(
     result = CliRunner().invoke(app, ["check"], env={"STATE_DB": str(tmp_path / "s.db")})
     assert result.exit_code == 2
     assert "BASE_URL" in result.stderr
+
+
+# -- what a run needs beyond credentials: views, the state store, the lock ------------------
+
+
+def test_check_reads_one_row_of_each_view_and_names_a_misnamed_one(
+    urls: SandboxUrls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    ok = CliRunner().invoke(app, ["check"], env=_environ(urls, tmp_path))
+    assert "views answer: zh_Customers_fin, ZH_AFFILIATE, ZH_CONTACTS" in ok.stdout
+    env = _environ(urls, tmp_path, GALAXY_CONTACTS_VIEW="ZH_CONTACT")
+    result = CliRunner().invoke(app, ["check", "--json"], env=env)
+    assert result.exit_code == 1, result.output
+    problems = json.loads(result.stdout)["problems"]
+    assert [p["field"] for p in problems] == ["GALAXY_CONTACTS_VIEW"]
+    assert "ZH_CONTACT" in problems[0]["problem"]
+    assert "Set GALAXY_CONTACTS_VIEW" in problems[0]["fix"]
+
+
+def test_check_finds_a_corrupt_state_file_and_points_at_the_recovery(
+    urls: SandboxUrls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "state.db").write_bytes(b"this is not a database, just bytes " * 200)
+    result = CliRunner().invoke(app, ["check", "--json"], env=_environ(urls, tmp_path))
+    assert result.exit_code == 1, result.output
+    problems = json.loads(result.stdout)["problems"]
+    assert [p["field"] for p in problems] == ["STATE_DB"]
+    assert "gzsync state restore" in problems[0]["fix"]
+    assert "gzsync state reset" in problems[0]["fix"]
+
+
+def test_check_says_whose_the_run_lock_is(
+    urls: SandboxUrls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    from gzsync.state.sqlite import open_sqlite_store
+
+    store = open_sqlite_store(tmp_path / "state.db")
+    store.acquire_lock("host-a pid 4242 run R1", 600)
+    store.close()
+    result = CliRunner().invoke(app, ["check"], env=_environ(urls, tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "the run lock is held by host-a pid 4242 run R1 until 20" in result.stdout
+
+
+def test_check_lists_a_misspelled_setting_name(
+    urls: SandboxUrls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("GALAXY_CUSTOMER_VIEW=zh_Customers_fin\n")
+    result = CliRunner().invoke(app, ["check", "--json"], env=_environ(urls, tmp_path))
+    assert result.exit_code == 1, result.output
+    problems = json.loads(result.stdout)["problems"]
+    assert problems[0]["field"] == "GALAXY_CUSTOMER_VIEW"
+    assert problems[0]["fix"] == "Rename it to GALAXY_CUSTOMERS_VIEW."

@@ -126,3 +126,12 @@ def test_a_run_still_running_renders() -> None:
     assert "running" in page
     assert "Not enough finished runs" in page
     assert "No phase timings" in page
+
+
+def test_an_empty_watermark_reads_none_yet_not_none() -> None:
+    page = render_run_html(
+        record(1, 0, watermarks_before={"customers": None}, watermarks_after={"customers": 7}),
+        [],
+    )
+    assert "none yet → 7" in page
+    assert "None" not in page

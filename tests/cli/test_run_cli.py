@@ -44,7 +44,8 @@ def test_missing_variable_is_one_line_exit_2_before_any_network_call(tmp_path: P
     result = gzsync("run", env={"STATE_DB": str(tmp_path / "s.db")}, cwd=tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert lines == ["gzsync: BASE_URL: is not set"]
+    assert lines[0].startswith("gzsync: 6 configuration problem(s)")
+    assert lines[1].startswith("  BASE_URL: is not set · fix: set BASE_URL")
 
 
 def test_malformed_value_names_the_variable(tmp_path: Path) -> None:
@@ -52,6 +53,7 @@ def test_malformed_value_names_the_variable(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("gzsync: TIMEOUT_MS:")
     assert len(result.stderr.strip().splitlines()) == 1
+    assert "fix: set TIMEOUT_MS to a whole number" in result.stderr
 
 
 def test_unknown_data_centre_is_a_configuration_error(tmp_path: Path) -> None:
@@ -125,6 +127,11 @@ def test_unreachable_galaxy_aborts_with_exit_3(tmp_path: Path) -> None:
 
 
 def test_demo_runs_with_no_configuration(tmp_path: Path) -> None:
+    plain = gzsync("demo", "--customers", "50", cwd=tmp_path, timeout=300)
+    assert plain.returncode == 0, plain.stderr
+    last = plain.stderr.strip().splitlines()[-1]
+    assert "STATE_DB=.gzsync-demo/state.db gzsync ledger" in last
+    # a second demo starts from a fresh state (fresh sandboxes, no stale watermark)
     result = gzsync("demo", "--customers", "200", "--json", cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -132,7 +139,12 @@ def test_demo_runs_with_no_configuration(tmp_path: Path) -> None:
     assert data["full"]["customers"]["fetched"] == 200
     assert data["changed"]["customers"] == 20
     assert data["incremental"]["customers"]["fetched"] == 20
-    assert not (tmp_path / ".gzsync").exists()  # the demo's state lives in a temp folder
+    assert not (tmp_path / ".gzsync").exists()  # not the real state file ...
+    state_db = tmp_path / ".gzsync-demo" / "state.db"
+    assert state_db.is_file()  # ... but one the operator can look at afterwards
+    listed = gzsync("ledger", "--json", env={"STATE_DB": ".gzsync-demo/state.db"}, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["total"] == data["incremental"]["ledger_pending"]
 
 
 def test_sandbox_prints_its_urls_first_and_serves(tmp_path: Path) -> None:

@@ -211,8 +211,11 @@ def test_schedule_runs_to_max_runs_as_a_subprocess(sandboxes: Env, tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert _runs(sandboxes) == ["success", "success"]
     logs = [json.loads(line) for line in result.stderr.splitlines()]
-    finished = [entry for entry in logs if entry.get("status")]
+    finished = [e for e in logs if e.get("status") and e["logger"] == "gzsync.schedule"]
     assert [entry["status"] for entry in finished] == ["success", "success"]
+    # the run's own outcome line carries the same fields, and the counts
+    outcomes = [e for e in logs if e.get("status") and e["logger"] == "gzsync.sync"]
+    assert [e["run_id"] for e in outcomes] == [e["run_id"] for e in finished]
     assert all(entry["logger"].startswith("gzsync") for entry in logs)
 
 

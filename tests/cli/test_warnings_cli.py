@@ -120,9 +120,9 @@ def test_status_table_has_a_warnings_column(state: dict[str, str], tmp_path: Pat
     result = gzsync("status", inherit=True, env=wide, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     header = next(line for line in result.stdout.splitlines() if "fetched" in line)
-    assert header.split("┃")[-2].strip() == "warnings"
+    assert header.split()[-1] == "warnings"
     row = next(line for line in result.stdout.splitlines() if NEW in line)
-    assert row.split("│")[-2].strip() == "4"
+    assert row.split()[-1] == "4"
 
 
 def test_the_html_report_has_a_data_quality_section(state: dict[str, str], tmp_path: Path) -> None:

@@ -6,9 +6,19 @@ README with the console steps. It never holds a secret: `env_variables` stays em
 README says which variables to set in the console.
 
 `requirements.txt` pins gzsync's own runtime dependencies exactly as the installed gzsync
-declares them (its `catalyst` extra included) and gzsync itself as `gzsync==<version>`. A
-deployment that installs gzsync from elsewhere (a wheel built with `pip wheel . -w wheels`,
-a private index, a Git URL) passes that line as `gzsync_requirement`.
+declares them (its `catalyst` extra included), and installs gzsync itself from a wheel of
+the running gzsync written into the folder (:mod:`gzsync.catalyst.wheel`), referenced by
+file with its sha256: `file:./gzsync-<version>-py3-none-any.whl#sha256=<hex>`. So a deploy
+never asks a package index for the name `gzsync` (unclaimed there: asking would fail, or
+install a stranger's package), and pip refuses a wheel that changed since.
+
+Why this spelling: pip checks a `#sha256=` URL fragment without switching to hash-checking
+mode for the whole file (a `--hash` option would make every dependency need a hash too, and
+their wheels' hashes depend on the platform Catalyst installs them on). A `file:./` URL is
+resolved from the directory pip runs in: the function folder, where the Catalyst CLI
+installs from; the README says so for installs by hand. A deployment that installs gzsync
+from elsewhere (a private index, a Git URL) passes that line as `gzsync_requirement`, and
+then no wheel is written.
 """
 
 from __future__ import annotations
@@ -18,6 +28,8 @@ import json
 import re
 from pathlib import Path
 from string import Template
+
+from gzsync.catalyst.wheel import build_wheel, sha256_of, wheel_name
 
 #: Python stacks that can run gzsync (Python >= 3.11) with zcatalyst-sdk 1.4.0 (>= 3.10).
 SUPPORTED_STACKS: tuple[str, ...] = ("python_3_11", "python_3_12", "python_3_13")
@@ -55,24 +67,38 @@ def write_function_folder(
     files = {
         target / "catalyst-config.json": _config(function_name, stack),
         target / "main.py": _MAIN,
-        target / "requirements.txt": requirements_txt(gzsync_requirement),
+        target / "requirements.txt": "",
         target / "README.md": _readme(function_name, stack),
     }
-    existing = [path for path in files if path.exists()]
+    wheel = None if gzsync_requirement else target / wheel_name()
+    existing = [path for path in [*files, wheel] if path is not None and path.exists()]
     if existing and not force:
         names = ", ".join(str(path) for path in existing)
         raise FileExistsError(f"would overwrite {names} (use force to replace)")
     target.mkdir(parents=True, exist_ok=True)
+    if wheel is not None:
+        wheel = build_wheel(target)
+        gzsync_requirement = wheel_requirement(wheel)
+    files[target / "requirements.txt"] = requirements_txt(gzsync_requirement)
     for path, text in files.items():
         path.write_text(text, encoding="utf-8")
-    return list(files)
+    return [*files, *([wheel] if wheel is not None else [])]
+
+
+def wheel_requirement(wheel: Path) -> str:
+    """The requirements.txt line for a wheel in the function folder, with its sha256."""
+    return f"file:./{wheel.name}#sha256={sha256_of(wheel)}"
 
 
 def requirements_txt(gzsync_requirement: str | None = None) -> str:
     """gzsync's pinned runtime dependencies, the Catalyst SDK, and gzsync itself."""
     lines = runtime_pins()
     lines.append(gzsync_requirement or f"gzsync=={importlib.metadata.version('gzsync')}")
-    header = "# Written by `gzsync catalyst init`: the pins of the gzsync that wrote it.\n"
+    header = (
+        "# Written by `gzsync catalyst init`: the pins of the gzsync that wrote it.\n"
+        "# gzsync itself comes from the wheel in this folder (checked against its sha256);\n"
+        "# pip resolves file:./ from the directory it runs in: run it from this folder.\n"
+    )
     return header + "\n".join(lines) + "\n"
 
 
@@ -110,6 +136,12 @@ _README = Template("""# $function_name: gzsync as a Zoho Catalyst Job function
 
 This folder was written by `gzsync catalyst init`. It runs one Galaxy ERP -> Zoho CRM sync
 per job: `main.py` exposes `gzsync.catalyst.handler.handler(job_request, context)`.
+
+`gzsync-*.whl` is the gzsync that wrote this folder; `requirements.txt` installs it by file
+with its sha256, so no package index is asked for gzsync. pip resolves `file:./` from the
+directory it runs in: the Catalyst CLI installs from this folder; to install by hand,
+`cd` here first (`pip install -r requirements.txt`). Re-run `gzsync catalyst init --force`
+after upgrading gzsync to refresh the wheel.
 
 ## Deploy
 

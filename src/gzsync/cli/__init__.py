@@ -1,9 +1,11 @@
 """The `gzsync` command line: thin — parse, call the library, print, exit with a code.
 
 Exit codes (a contract for cron, systemd and Catalyst):
-0 everything synced (or stopped cleanly at the time budget) · 1 finished, some records wait
-in the ledger · 2 configuration error · 3 aborted: a service unreachable or refusing our
-credentials, nothing half-written · 75 another run holds the lock.
+0 everything synced (or stopped cleanly at the time budget, or only records rejected by
+earlier runs wait) · 1 finished, and this run added rejections or left transient failures
+(`--strict`: any record waits in the ledger) · 2 configuration error · 3 aborted: a service
+unreachable or refusing our credentials, nothing half-written · 75 another run holds the
+lock.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Annotated
 import typer
 
 from gzsync import __version__
-from gzsync.cli import catalyst_cmd, check, demo, ops, quality, run, sandbox, schedule
+from gzsync.cli import catalyst_cmd, check, demo, ops, quality, run, sandbox, schedule, state_cmd
 
 app = typer.Typer(
     name="gzsync",
@@ -55,6 +57,7 @@ app.command("report")(ops.report_command)
 app.command("warnings")(quality.warnings_command)
 app.command("schedule", epilog=schedule.EPILOG)(schedule.schedule_command)
 app.add_typer(catalyst_cmd.catalyst_app, name="catalyst")
+app.add_typer(state_cmd.state_app, name="state")
 
 
 def main() -> None:

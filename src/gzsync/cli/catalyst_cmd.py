@@ -41,16 +41,19 @@ def catalyst_init_command(
         str | None,
         typer.Option(
             "--gzsync-requirement",
-            help="requirements.txt line that installs gzsync (a wheel path, an index "
-            "name or a Git URL); default gzsync==<this version>.",
+            help="requirements.txt line that installs gzsync (a private index name or a Git "
+            "URL) instead of the wheel of this gzsync that init writes into DIR.",
             show_default=False,
         ),
     ] = None,
 ) -> None:
-    """Write catalyst-config.json, main.py, requirements.txt and a README.
+    """Write catalyst-config.json, main.py, requirements.txt, a wheel of this gzsync and a
+    README.
 
-    The README says how to create the NoSQL table, set the environment variables, and
-    schedule the job every two hours in a job pool. No secret is written. Exit 1 when a
+    requirements.txt installs gzsync from that wheel, by file and with its sha256, so a
+    deploy needs no package index for gzsync. The README says how to create the NoSQL
+    table, set the environment variables, and schedule the job every two hours in a job
+    pool. No secret is written. Exit 1 when a
     file exists (use --force), 2 for a bad name or stack.
     """
     target = directory or Path("functions") / function_name

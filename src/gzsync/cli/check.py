@@ -9,8 +9,19 @@ from typing import Annotated
 import typer
 
 from gzsync.cli.common import LogFormatOption, fail, print_json, settings_or_exit
+from gzsync.config import setting_names
+from gzsync.config_report import near_misses
 from gzsync.errors import GzsyncError
-from gzsync.ops.check import CheckResult, probe
+from gzsync.ops.check import CheckResult, Problem, probe
+
+
+def name_problems() -> list[Problem]:
+    """Names in the environment or `.env` close to a setting but not one: a typo that
+    would silently leave the setting at its default."""
+    return [
+        Problem(m.name, f"(in {m.source}) is not a gzsync setting", f"Rename it to {m.meant}.")
+        for m in near_misses(setting_names())
+    ]
 
 
 def check_command(
@@ -24,7 +35,9 @@ def check_command(
 ) -> None:
     """Check the configuration, both systems and Zoho's fields against our mappings.
 
-    Loads the settings; logs in to Galaxy; gets a Zoho token and the field metadata of
+    Loads the settings (names close to a setting but not one are problems); logs in to
+    Galaxy and reads one row of each view; opens the state store read-write, checks it is
+    not corrupt and says whose the run lock is; gets a Zoho token and the field metadata of
     Accounts and Contacts; checks that every mapped field exists with a compatible type,
     that Trader_ID and Galaxy_Contact_ID are unique fields, that Affiliate_To and the
     contact's Account_Name are lookups to Accounts, and that Zoho has no mandatory field
@@ -42,6 +55,7 @@ def check_command(
     except GzsyncError as exc:
         fail(exc)
     result = probe(settings)
+    result.problems[:0] = name_problems()
     if json_out:
         print_json(result.to_json())
     else:

@@ -13,10 +13,21 @@ from rich.table import Table
 from gzsync import logs
 from gzsync.config import Settings, load_settings
 from gzsync.errors import GzsyncError
+from gzsync.ops import words
 from gzsync.sync.progress import LogProgress, NoProgress, ProgressSink, RichProgress
 from gzsync.sync.report import RunReport
 
 stderr = Console(stderr=True)
+
+#: `--strict`, shared by the commands that run a sync.
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="Exit 1 whenever any record waits in the ledger, also ones rejected by earlier "
+        "runs (default: only for new rejections and transient failures).",
+    ),
+]
 
 #: `--log-format`, shared by every command that logs.
 LogFormatOption = Annotated[
@@ -61,8 +72,13 @@ def render_report(report: RunReport, title: str = "gzsync run") -> None:
             ),
         )
     stderr.print(table)
+    before, after = data["watermarks_before"], data["watermarks_after"]
+    marks = " · ".join(
+        f"{stream} {words.watermark(before.get(stream))} -> {words.watermark(after.get(stream))}"
+        for stream in dict.fromkeys([*before, *after])
+    )
     stderr.print(
-        f"watermarks {data['watermarks_before']} -> {data['watermarks_after']} · "
+        f"watermarks {marks or words.NONE_YET} · "
         f"linked {data['linked']} · ledger pending {data['ledger_pending']} · "
         f"Zoho calls {data['zoho_calls']} ({data['zoho_credits']} credits) · "
         f"Galaxy calls {data['galaxy_calls']} · {data['duration_s']} s",
@@ -70,6 +86,24 @@ def render_report(report: RunReport, title: str = "gzsync run") -> None:
     )
     if report.message:
         stderr.print(report.message, highlight=False)
+    if report.status == "incomplete" and not report.dry_run:
+        stderr.print(_ledger_news(report), highlight=False)
+
+
+def _ledger_news(report: RunReport) -> str:
+    """What the ledger holds after the run, new first (it decides the exit code)."""
+    old = report.ledger_pending - report.ledger_transient - report.ledger_new_rejections
+    parts = []
+    if report.ledger_new_rejections:
+        parts.append(f"{report.ledger_new_rejections} new rejection(s)")
+    if report.ledger_transient:
+        parts.append(f"{report.ledger_transient} transient failure(s), retried every run")
+    if old > 0:
+        parts.append(
+            f"{old} already rejected earlier, waiting for a fix in Galaxy (not new; "
+            "exit 0 unless --strict)"
+        )
+    return "ledger: " + "; ".join(parts) + " · see `gzsync ledger`"
 
 
 def finish(
@@ -79,6 +113,7 @@ def finish(
     quiet: bool,
     log_format: str = "text",
     title: str = "gzsync run",
+    strict: bool = False,
 ) -> NoReturn:
     """Print the report as asked and exit with its code.
 
@@ -89,7 +124,7 @@ def finish(
         print_json(report.to_json())
     if not quiet and log_format != "json":
         render_report(report, title)
-    raise typer.Exit(report.exit_code)
+    raise typer.Exit(report.exit_code_for(strict=strict))
 
 
 def setup_logging(debug: bool, log_format: str, quiet: bool) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -15,18 +14,41 @@ from gzsync.sync.options import RunOptions
 from gzsync.sync.pipeline import run_sync
 from gzsync.sync.progress import NoProgress
 
+#: Where the demo keeps its state, relative to the working directory.
+DEMO_STATE_DIR = Path(".gzsync-demo")
+
+
+def fresh_state_db(state_dir: Path) -> Path:
+    """The demo's state file, emptied: each demo starts fresh sandboxes, so an old
+    watermark would skip everything."""
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    state_db = state_dir / "state.db"
+    for path in state_dir.glob("state.db*"):
+        path.unlink()
+    return state_db
+
 
 def demo_command(
     customers: Annotated[int, typer.Option(help="Customers in the Galaxy sandbox.", min=10)] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the generated data.")] = 1,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    state_dir: Annotated[
+        Path,
+        typer.Option(
+            "--state-dir",
+            help="Where the demo keeps its state file (replaced by every demo run).",
+            file_okay=False,
+        ),
+    ] = DEMO_STATE_DIR,
 ) -> None:
     """Show a whole sync with no configuration at all.
 
     Starts both sandboxes in-process, runs a full sync, changes 10% of the customers (and
     of the contacts) in Galaxy, runs an incremental sync, and checks that Zoho now holds
-    exactly what Galaxy holds. Nothing leaves this machine; state lives in a temporary
-    folder. Exit code 0 when Zoho matches Galaxy.
+    exactly what Galaxy holds. Nothing leaves this machine. The state lives in
+    ./.gzsync-demo/state.db (--state-dir), replaced by each demo run, so `gzsync status`,
+    `gzsync ledger` and `gzsync report` can look at it afterwards with
+    STATE_DB=.gzsync-demo/state.db. Exit code 0 when Zoho matches Galaxy.
     """
     from gzsync.sandbox.galaxy import create_galaxy_app
     from gzsync.sandbox.parity import check_parity
@@ -38,8 +60,9 @@ def demo_command(
     zoho_app = create_zoho_app(seed=seed)
     galaxy = galaxy_app.state.galaxy
     zoho = zoho_app.state.zoho
-    with serve_sandboxes(galaxy_app, zoho_app) as urls, tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.from_values(**urls.env(), STATE_DB=Path(tmp) / "state.db")
+    state_db = fresh_state_db(state_dir)
+    with serve_sandboxes(galaxy_app, zoho_app) as urls:
+        settings = Settings.from_values(**urls.env(), STATE_DB=state_db)
         stderr.print(
             f"Galaxy sandbox {urls.galaxy_url} with {customers} customers; "
             f"Zoho sandbox {urls.zoho_api_url}",
@@ -76,7 +99,13 @@ def demo_command(
         if full.ledger_pending:
             stderr.print(
                 f"{full.ledger_pending} Galaxy rows are in the ledger by design: the "
-                "sandbox generates about 1% bad rows (see `gzsync ledger`).",
+                "sandbox generates about 1% bad rows.",
                 highlight=False,
             )
+        stderr.print(
+            f"The demo's state is in {state_db} (replaced by the next demo). Look at it with: "
+            f"STATE_DB={state_db} gzsync ledger",
+            highlight=False,
+            soft_wrap=True,
+        )
     raise typer.Exit(0 if parity.ok else 1)

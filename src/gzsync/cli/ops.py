@@ -7,24 +7,44 @@ network, except `ledger retry`, which runs a sync right after marking unless
 
 from __future__ import annotations
 
+import csv
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from gzsync.cli.common import LogFormatOption, fail, print_json, settings_or_exit
+from gzsync.cli.common import (
+    LogFormatOption,
+    StrictOption,
+    fail,
+    print_json,
+    settings_or_exit,
+)
 from gzsync.config import Settings
 from gzsync.errors import GzsyncError
+from gzsync.ops import words
 from gzsync.ops.html_report import COUNT_COLUMNS, ENTITIES, render_run_html
-from gzsync.state.store import LedgerEntry, LedgerKind, RunRecord, StateStore, StreamName
+from gzsync.ops.ledger import (
+    COLUMNS,
+    REASONS_HELP,
+    LedgerFilter,
+    LedgerSelectionError,
+    Selection,
+    entry_json,
+    entry_row,
+    find_for_drop,
+    present_reasons,
+    request_retry,
+    select,
+)
+from gzsync.state.store import LedgerEntry, RunRecord, StateStore, StreamName
 
 stdout = Console()
 
@@ -153,47 +173,65 @@ def status_command(
     if json_out:
         print_json(data)
         return
+    print_status(data, stdout)
+
+
+def print_status(data: dict[str, Any], out: Console) -> None:
+    """`gzsync status` for people; fits 80 columns (the start time, which the run id
+    already spells, is shown from 100 columns on, and the counts' full headers)."""
     if not data["runs"]:
-        stdout.print("No runs recorded yet.", highlight=False)
+        out.print("No runs recorded yet.", highlight=False)
     else:
-        table = Table(title="Last runs (newest first)")
+        wide = out.width >= 100
+        table = Table(title="Last runs (newest first)", box=box.SIMPLE_HEAD, pad_edge=False)
         table.add_column("run", no_wrap=True)
-        table.add_column("started (UTC)", no_wrap=True)
-        table.add_column("took", justify="right")
-        table.add_column("status")
-        for column in ("fetched", "written", "failed", "warnings"):
-            table.add_column(column, justify="right")
+        if wide:
+            table.add_column("started (UTC)", no_wrap=True)
+        table.add_column("took", justify="right", no_wrap=True)
+        table.add_column("status", overflow="fold")
+        # below 100 columns the counts take short headers so that nothing is cut
+        headers = (
+            ("fetched", "written", "failed", "warnings")
+            if wide
+            else ("read", "wrote", "failed", "warned")
+        )
+        for column in headers:
+            table.add_column(column, justify="right", no_wrap=True)
         for run in data["runs"]:
             counts = run["counts"].values()
             written = sum(c["inserted"] + c["updated"] for c in counts)
             failed = sum(c["rejected"] + c["failed"] for c in counts)
             warned = sum(c["warnings"] for c in counts)
             took = "-" if run["duration_s"] is None else f"{run['duration_s']:.1f} s"
-            table.add_row(
-                run["run_id"],
-                _when(run["started_at"]),
+            cells = [run["run_id"]]
+            if wide:
+                cells.append(words.iso_time(run["started_at"]))
+            cells += [
                 took,
                 run["status"] + (" (dry run)" if run["dry_run"] else ""),
                 str(sum(c["fetched"] for c in counts)),
                 str(written),
                 str(failed),
                 str(warned),
-            )
-        stdout.print(table)
-    marks = data["watermarks"]
-    stdout.print(
-        f"Watermarks: customers {marks['customers']}, contacts {marks['contacts']}",
-        highlight=False,
-    )
+            ]
+            table.add_row(*cells)
+        out.print(table)
+    out.print(f"Watermarks: {words.watermarks(data['watermarks'])}", highlight=False)
     if not data["ledger"]:
-        stdout.print("The ledger is empty.", highlight=False)
+        out.print("The ledger is empty.", highlight=False)
         return
-    ledger = Table(title=f"Waiting in the ledger: {data['ledger_total']}")
+    ledger = Table(
+        title=f"Waiting in the ledger: {data['ledger_total']}", box=box.SIMPLE_HEAD, pad_edge=False
+    )
     for column in ("stream", "kind", "reason", "records"):
-        ledger.add_column(column, justify="right" if column == "records" else "left")
+        ledger.add_column(
+            column,
+            justify="right" if column == "records" else "left",
+            overflow="fold",
+        )
     for row in data["ledger"]:
         ledger.add_row(row["stream"], row["kind"], row["reason"], str(row["count"]))
-    stdout.print(ledger)
+    out.print(ledger)
 
 
 # -- ledger ------------------------------------------------------------------------------
@@ -206,77 +244,193 @@ ledger_app = typer.Typer(
 )
 
 
+class Format(StrEnum):
+    """Output formats of `gzsync ledger`."""
+
+    table = "table"
+    tsv = "tsv"
+    csv = "csv"
+    json = "json"
+
+
+ReasonOption = Annotated[
+    str | None, typer.Option("--reason", "-r", help=REASONS_HELP, show_default=False)
+]
+KindOption = Annotated[
+    Kind | None,
+    typer.Option(
+        "--kind",
+        "-k",
+        help="Only this kind: rejected, refused (retried when the Galaxy row changes), "
+        "failed, waiting_parent (retried every run).",
+        show_default=False,
+    ),
+]
+RunOption = Annotated[
+    str | None,
+    typer.Option(
+        "--run",
+        help="Only entries this run wrote (a run id from gzsync status).",
+        show_default=False,
+    ),
+]
+
+
+def _filter(
+    entity: Entity | None,
+    kind: Kind | None,
+    reason: str | None,
+    run_id: str | None,
+    keys: list[str] | None = None,
+) -> LedgerFilter:
+    return LedgerFilter(
+        stream=_stream(entity),
+        kind=kind.value if kind else None,
+        reason=reason,
+        run_id=run_id,
+        keys=tuple(keys or ()),
+    )
+
+
 @ledger_app.callback()
 def ledger_list_command(
     ctx: typer.Context,
     entity: EntityOption = None,
-    reason: Annotated[
-        str | None, typer.Option("--reason", "-r", help="Only this reason code.")
-    ] = None,
-    kind: Annotated[
-        Kind | None,
-        typer.Option("--kind", "-k", help="Only this kind.", show_default=False),
-    ] = None,
+    reason: ReasonOption = None,
+    kind: KindOption = None,
+    run_id: RunOption = None,
     limit: Annotated[int, typer.Option("--limit", help="At most N entries.", min=1)] = 100,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    output: Annotated[
+        Format | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table (default on a terminal), tsv (default when piped), csv or json.",
+            show_default=False,
+        ),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
 ) -> None:
     """List the records waiting in the ledger with their reasons (oldest revision first).
 
-    A table on a terminal, one tab-separated line per entry otherwise (stream, key, rev,
-    kind, reason, attempts, retry requested, detail). `--json` prints {"entries": [...],
-    "shown": N, "total": M}.
+    A table on a terminal (it fits the terminal's width: keys are never cut, details wrap);
+    tab-separated lines with a header row when piped; `--format csv` for a spreadsheet;
+    `--format json` prints {"entries": [...], "shown": N, "total": M}. Values are words:
+    yes/no, times in ISO 8601 UTC.
     """
     if ctx.invoked_subcommand is not None:
         return
+    default = Format.table if sys.stdout.isatty() else Format.tsv
+    fmt = Format.json if json_out else output or default
+    flt = _filter(entity, kind, reason, run_id)
     settings = settings_or_exit()
+    reasons: list[str] = []
     with _store(settings) as store:
         if store is None:
-            entries: list[LedgerEntry] = []
-            total = 0
+            selection = Selection(entries=[], total=0)
         else:
-            stream = _stream(entity)
-            kind_value: LedgerKind | None = kind.value if kind else None
-            entries = store.ledger_list(stream, kind=kind_value, reason=reason, limit=limit)
-            total = sum(
-                n
-                for (s, k, r), n in store.ledger_counts().items()
-                if (stream is None or s == stream)
-                and (kind_value is None or k == kind_value)
-                and (reason is None or r == reason)
-            )
-    if json_out:
-        print_json({"entries": [asdict(e) for e in entries], "shown": len(entries), "total": total})
-        return
-    if sys.stdout.isatty():
+            try:
+                selection = select(store, flt, limit=limit)
+            except LedgerSelectionError as exc:
+                fail(str(exc), code=2)
+            if not selection.total and reason is not None:
+                reasons = present_reasons(store)
+    entries = selection.entries
+    if fmt is Format.json:
+        print_json(
+            {
+                "entries": [entry_json(e) for e in entries],
+                "shown": len(entries),
+                "total": selection.total,
+            }
+        )
+    elif fmt is Format.table:
         _ledger_table(entries)
     else:
-        for e in entries:
-            fields = (e.stream, e.key, e.rev, e.kind, e.reason, e.attempts, e.retry_requested)
-            detail = e.detail.replace("\t", " ").replace("\n", " ")
-            sys.stdout.write("\t".join(str(f) for f in fields) + f"\t{detail}\n")
-    if total > len(entries):
-        print(f"gzsync: showing {len(entries)} of {total} entries (use --limit)", file=sys.stderr)
-
-
-def _ledger_table(entries: list[LedgerEntry]) -> None:
-    if not entries:
-        stdout.print("The ledger holds no such entries.", highlight=False)
-        return
-    table = Table()
-    for column in ("stream", "key", "rev", "kind", "reason", "attempts", "last seen", "detail"):
-        table.add_column(column, justify="right" if column in ("rev", "attempts") else "left")
-    for e in entries:
-        table.add_row(
-            e.stream,
-            e.key,
-            str(e.rev),
-            e.kind + (" (retry)" if e.retry_requested else ""),
-            e.reason,
-            str(e.attempts),
-            _when(e.last_seen),
-            e.detail,
+        writer = csv.DictWriter(
+            sys.stdout,
+            fieldnames=COLUMNS,
+            delimiter="\t" if fmt is Format.tsv else ",",
+            lineterminator="\n",
+            quoting=csv.QUOTE_MINIMAL,
         )
-    stdout.print(table, highlight=False)
+        writer.writeheader()
+        for e in entries:
+            row = entry_row(e)
+            if fmt is Format.tsv:
+                row["detail"] = row["detail"].replace("\t", " ")
+            writer.writerow(row)
+    if reasons:
+        print(
+            f"gzsync: no entry has reason {reason}; the ledger holds: {', '.join(reasons)}",
+            file=sys.stderr,
+        )
+    if selection.total > len(entries):
+        print(
+            f"gzsync: showing {len(entries)} of {selection.total} entries (use --limit)",
+            file=sys.stderr,
+        )
+
+
+def _ledger_table(entries: list[LedgerEntry], console: Console | None = None) -> None:
+    """The entries as a table fitting the console.
+
+    Keys are never cut: the key column is as wide as the longest key. From 120 columns on
+    every field has its column; below, the kind goes under the reason, attempts and times
+    are left out (`--format tsv` has them) and details wrap; when even that leaves the
+    details under 24 columns, each entry is printed as a short block instead.
+    """
+    out = console or stdout
+    if not entries:
+        out.print("The ledger holds no such entries.", highlight=False)
+        return
+    wide = out.width >= 120
+    kinds = [e.kind + (", retry asked" if e.retry_requested else "") for e in entries]
+    widths: dict[str, int] = {
+        "stream": max(6, *(len(e.stream) for e in entries)),
+        "key": max(3, *(len(e.key) for e in entries)),
+        "rev": max(3, *(len(str(e.rev)) for e in entries)),
+    }
+    if wide:
+        widths["kind"] = max(4, *(len(k) for k in kinds))
+    widths["reason"] = max(6, *(len(e.reason) for e in entries), *([] if wide else map(len, kinds)))
+    if wide:
+        widths["attempts"] = 8
+        widths["last seen (UTC)"] = 20
+    gap = 2
+    detail_width = out.width - sum(widths.values()) - gap * len(widths) - 1
+    if detail_width < 24:
+        _ledger_blocks(entries, out)
+        return
+    widths["detail"] = detail_width
+    table = Table(box=None, padding=(0, gap, 0, 0), header_style="bold", collapse_padding=True)
+    for name, width in widths.items():
+        right = name in ("rev", "attempts")
+        table.add_column(
+            name,
+            width=width,
+            justify="right" if right else "left",
+            no_wrap=name != "detail",
+            overflow="fold",
+        )
+    for e, kind in zip(entries, kinds, strict=True):
+        if wide:
+            cells = [e.stream, e.key, str(e.rev), kind, e.reason, str(e.attempts)]
+            cells.append(words.iso_time(e.last_seen))
+        else:
+            cells = [e.stream, e.key, str(e.rev), f"{e.reason}\n{kind}"]
+        table.add_row(*cells, e.detail)
+    out.print(table, highlight=False)
+
+
+def _ledger_blocks(entries: list[LedgerEntry], out: Console) -> None:
+    """One short block per entry, for terminals too narrow for a table."""
+    for e in entries:
+        retry = " · retry asked" if e.retry_requested else ""
+        out.print(f"{e.stream} {e.key} rev {e.rev}", highlight=False, soft_wrap=True)
+        out.print(f"  {e.kind} {e.reason}{retry} · {e.attempts} attempt(s)", highlight=False)
+        if e.detail:
+            out.print(f"  {e.detail}", highlight=False)
 
 
 @ledger_app.command("retry")
@@ -284,10 +438,14 @@ def ledger_retry_command(
     keys: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Keys (Trader_ID or contact id) to retry; all when none.", show_default=False
+            help="Keys (Trader_ID or contact id) to retry; every matching entry when none.",
+            show_default=False,
         ),
     ] = None,
     entity: EntityOption = None,
+    reason: ReasonOption = None,
+    kind: KindOption = None,
+    run_id: RunOption = None,
     mark_only: Annotated[
         bool,
         typer.Option("--mark-only", help="Only mark them; the next scheduled run retries them."),
@@ -299,13 +457,17 @@ def ledger_retry_command(
         bool, typer.Option("--quiet", "-q", help="No progress and no summary on stderr.")
     ] = False,
     log_format: LogFormatOption = "text",
+    strict: StrictOption = False,
 ) -> None:
     """Retry ledger entries now: mark them, then run a sync (unless --mark-only).
 
-    Marked entries are retried by the next run whatever their kind (a record Zoho refused
-    is otherwise retried only when it changes in Galaxy). The run is a normal incremental
-    run, so it also syncs what changed meanwhile; its exit code is this command's (0, 1,
-    3, or 75 when another run holds the lock: the marks stay for the next run).
+    Filters as for `gzsync ledger` (--entity, --reason, --kind, --run) and keys narrow
+    what is marked. A key that is not in the ledger is an error (exit 2) naming it, and
+    nothing is marked. Marked entries are retried by the next run whatever their kind (a
+    record Zoho refused is otherwise retried only when it changes in Galaxy). The run is a
+    normal incremental run, so it also syncs what changed meanwhile; its exit code is this
+    command's (0, 1, 3, or 75 when another run holds the lock: the marks stay for the next
+    run).
     """
     from gzsync.cli.common import finish, progress_for, setup_logging
 
@@ -315,11 +477,23 @@ def ledger_retry_command(
             settings.require_sync()  # before marking: a config error changes nothing
         except GzsyncError as exc:
             fail(exc)
-    stream = _stream(entity)
+    flt = _filter(entity, kind, reason, run_id, keys)
     with _store(settings) as store:
-        marked = 0 if store is None else store.ledger_request_retry(stream, keys or None)
+        if store is None:
+            if flt.keys:
+                fail(f"not in the ledger: {', '.join(flt.keys)} (the ledger is empty)", code=2)
+            marked = 0
+        else:
+            try:
+                marked = request_retry(store, flt)
+            except LedgerSelectionError as exc:
+                fail(str(exc), code=2)
     if not quiet or mark_only:
         print(f"gzsync: marked {marked} ledger entries for retry", file=sys.stderr)
+    if marked == 0 and flt.narrowed:
+        print(
+            "gzsync: no ledger entry matches these filters (see `gzsync ledger`)", file=sys.stderr
+        )
     if mark_only or marked == 0:
         return
     from gzsync.sync.options import RunOptions
@@ -331,7 +505,12 @@ def ledger_retry_command(
     except GzsyncError as exc:
         fail(exc)
     finish(
-        report, json_out=json_out, quiet=quiet, log_format=log_format, title="gzsync ledger retry"
+        report,
+        json_out=json_out,
+        quiet=quiet,
+        log_format=log_format,
+        title="gzsync ledger retry",
+        strict=strict,
     )
 
 
@@ -344,21 +523,18 @@ def ledger_drop_command(
     """Give up on one ledger entry (asks first unless --yes).
 
     The record leaves the ledger and is not retried; it syncs again only when it changes in
-    Galaxy. Exit 1 when no entry has this key (or when you answer no), 2 when the key is in
-    several streams and --entity is missing.
+    Galaxy. Exit 2 when no entry has this key, or when the key is in several streams and
+    --entity is missing; 1 when you answer no.
     """
     settings = settings_or_exit()
     stream = _stream(entity)
     with _store(settings) as store:
-        matches = [] if store is None else [e for e in store.ledger_list(stream) if e.key == key]
-        if not matches:
-            where = f" in {stream}" if stream else ""
-            fail(f"no ledger entry {key}{where}", code=1)
-        if len(matches) > 1:
-            streams = ", ".join(e.stream for e in matches)
-            fail(f"{key} waits in several streams ({streams}): choose one with --entity", code=2)
-        entry = matches[0]
-        assert store is not None
+        if store is None:
+            fail(f"no ledger entry {key} (the ledger is empty)", code=2)
+        try:
+            entry = find_for_drop(store, key, stream)
+        except LedgerSelectionError as exc:
+            fail(str(exc), code=2)
         question = (
             f"Drop {entry.stream} {entry.key} (rev {entry.rev}, {entry.kind} {entry.reason}, "
             f"{entry.attempts} attempts)? It will not be retried until it changes in Galaxy"
@@ -366,7 +542,7 @@ def ledger_drop_command(
         if not yes and not typer.confirm(question, default=False):
             fail("nothing dropped", code=1)
         if not store.ledger_drop(entry.stream, entry.key):
-            fail(f"no ledger entry {key} in {entry.stream}", code=1)
+            fail(f"no ledger entry {key} in {entry.stream}", code=2)
     print(f"gzsync: dropped {entry.stream} {entry.key} from the ledger", file=sys.stderr)
 
 
@@ -418,9 +594,3 @@ def report_command(
 def _safe(text: str) -> str:
     """A run id fit for a file name (ids are ours, but the store is a file anyone can edit)."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
-
-
-def _when(epoch: float | None) -> str:
-    if not epoch:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch))

@@ -8,6 +8,7 @@ import typer
 
 from gzsync.cli.common import (
     LogFormatOption,
+    StrictOption,
     fail,
     finish,
     progress_for,
@@ -66,12 +67,15 @@ def run_command(
         bool, typer.Option("--quiet", "-q", help="No progress and no summary on stderr.")
     ] = False,
     log_format: LogFormatOption = "text",
+    strict: StrictOption = False,
 ) -> None:
     """Run one sync: Galaxy customers, affiliates and contacts into Zoho CRM.
 
-    Exit codes: 0 synced (or stopped at the time budget), 1 some records wait in the
-    ledger, 2 configuration error, 3 aborted (a service failed; nothing half-written),
-    75 another run holds the lock.
+    Exit codes: 0 synced (or stopped at the time budget; records rejected by earlier runs
+    may still wait in the ledger), 1 this run added new rejections or has transient
+    failures waiting (with --strict: any record waits in the ledger), 2 configuration
+    error, 3 aborted (a service failed; nothing half-written), 75 another run holds the
+    lock.
     """
     settings = settings_or_exit()
     setup_logging(settings.debug, log_format, quiet)
@@ -89,4 +93,4 @@ def run_command(
         report = run_sync(settings, options, progress=progress_for(quiet, log_format))
     except GzsyncError as exc:
         fail(exc)
-    finish(report, json_out=json_out, quiet=quiet, log_format=log_format)
+    finish(report, json_out=json_out, quiet=quiet, log_format=log_format, strict=strict)

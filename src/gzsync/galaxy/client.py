@@ -33,6 +33,7 @@ from gzsync.http import (
     RetryPolicy,
     build_async_client,
     default_retry_on_status,
+    failure_text,
     retry_attempts,
     send_with_retries,
 )
@@ -459,6 +460,6 @@ def _session_id_of(response: httpx.Response) -> str | None:
 def _unreachable(endpoint: str, exc: httpx.TransportError, policy: RetryPolicy) -> GalaxyError:
     detail = redact(str(exc))[:200] or "no detail"
     return GalaxyError(
-        f"{endpoint}: {type(exc).__name__} after {policy.attempts} attempts ({detail})",
+        f"{endpoint}: {failure_text(exc, policy)} ({detail})",
         endpoint=endpoint,
     )

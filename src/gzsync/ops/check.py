@@ -255,8 +255,9 @@ async def _probe(settings: Settings, store: Any, retry: RetryPolicy) -> CheckRes
     galaxy, zoho = await asyncio.gather(
         _probe_galaxy(settings, store, retry), _probe_zoho(settings, store, retry)
     )
-    checks = [galaxy[0], zoho[0]]
-    problems = galaxy[1] + zoho[1]
+    state = probe_state(settings)
+    checks = [galaxy[0], zoho[0], state[0]]
+    problems = galaxy[1] + zoho[1] + state[1]
     metadata = zoho[2]
     if metadata is not None:
         found = check_metadata(metadata, tables=_tables(settings))
@@ -283,7 +284,7 @@ async def _probe_galaxy(
         return (name, False, _text(exc)), [
             Problem(
                 "AUTH_USERNAME",
-                f"Galaxy refused the credentials: {_text(exc)}",
+                f"Galaxy refused the credentials: {_text(exc)}{_where(exc, settings)}",
                 "Set AUTH_USERNAME and AUTH_PASSWORD to a Galaxy API user that can log in.",
             )
         ]
@@ -291,14 +292,60 @@ async def _probe_galaxy(
         return (name, False, _text(exc)), [
             Problem(
                 "BASE_URL",
-                f"Galaxy cannot be reached or answers oddly: {_text(exc)}",
+                f"Galaxy cannot be reached or answers oddly: {_text(exc)}{_where(exc, settings)}",
                 "Check BASE_URL (and GALAXY_CA_BUNDLE for a private certificate) and that "
                 "this host can reach Galaxy.",
             )
         ]
+    else:
+        view_checks, view_problems = await _probe_views(settings, client)
     finally:
         await client.aclose()
-    return (name, True, f"logged in at {redact(settings.base_url or '')}"), []
+    detail = f"logged in at {redact(settings.base_url or '')}; {view_checks}"
+    return (name, not view_problems, detail), view_problems
+
+
+class _OneRowIsEnough(Exception):
+    """Raised from the row callback: a view that yields a row answers."""
+
+
+#: The views a run reads: the variable that names each, and its setting attribute.
+VIEW_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("GALAXY_CUSTOMERS_VIEW", "galaxy_customers_view"),
+    ("GALAXY_AFFILIATES_VIEW", "galaxy_affiliates_view"),
+    ("GALAXY_CONTACTS_VIEW", "galaxy_contacts_view"),
+)
+
+
+async def _probe_views(settings: Settings, client: Any) -> tuple[str, list[Problem]]:
+    """Read one row of each view a run reads (the read stops at the first row)."""
+    from gzsync.remedies import remedy
+
+    def enough(row: dict[str, Any]) -> None:
+        raise _OneRowIsEnough
+
+    answered: list[str] = []
+    problems: list[Problem] = []
+    for variable, attr in VIEW_SETTINGS:
+        view = str(getattr(settings, attr))
+        try:
+            rows = await client.read_view(view, [], enough)
+        except _OneRowIsEnough:
+            answered.append(view)
+        except (GalaxyError, ValueError) as exc:
+            text = redact(str(exc))
+            found = remedy(exc, settings) if isinstance(exc, GalaxyError) else None
+            fix = (
+                found.fix[:1].upper() + found.fix[1:]
+                if found is not None and found.variable == variable
+                else f"Set {variable} to the name of that view in Galaxy (case-sensitive)."
+            )
+            problems.append(Problem(variable, f"= {view}: {text}", fix))
+        else:
+            answered.append(f"{view} (empty)" if rows == 0 else view)
+    if problems:
+        return f"{len(problems)} view(s) do not answer", problems
+    return "views answer: " + ", ".join(answered), problems
 
 
 async def _probe_zoho(
@@ -328,7 +375,8 @@ async def _probe_zoho(
             [
                 Problem(
                     "ZOHO_REFRESH_TOKEN",
-                    f"Zoho refused the client or refresh token: {_text(exc)}",
+                    "Zoho refused the client or refresh token: "
+                    f"{_text(exc)}{_where(exc, settings)}",
                     "Check ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN and that "
                     "ZOHO_DC is the data centre they were issued in.",
                 )
@@ -336,22 +384,98 @@ async def _probe_zoho(
             None,
         )
     except ZohoError as exc:
+        from gzsync.remedies import remedy
+
+        found = remedy(exc, settings)
+        field, fix = (
+            "ZOHO_API_URL",
+            (
+                "Check ZOHO_DC (or ZOHO_API_URL) and that the refresh token has the scopes "
+                "ZohoCRM.modules.ALL, ZohoCRM.settings.fields.READ and ZohoCRM.coql.READ."
+            ),
+        )
+        if found is not None:
+            field, fix = found.variable, found.fix[:1].upper() + found.fix[1:]
+        what = f"Zoho's field metadata could not be read: {_text(exc)}{_where(exc, settings)}"
         return (
             (name, False, _text(exc)),
-            [
-                Problem(
-                    "ZOHO_API_URL",
-                    f"Zoho's field metadata could not be read: {_text(exc)}",
-                    "Check ZOHO_DC (or ZOHO_API_URL) and that the refresh token has the scopes "
-                    "ZohoCRM.modules.ALL, ZohoCRM.settings.fields.READ and ZohoCRM.coql.READ.",
-                )
-            ],
+            [Problem(field, what, fix)],
             None,
         )
     finally:
         await client.aclose()
         await tokens.aclose()
     return (name, True, f"token and field metadata from {settings.zoho_api_base}"), [], metadata
+
+
+def probe_state(settings: Settings) -> tuple[tuple[str, bool, str], list[Problem]]:
+    """The state store a run needs: it opens read-write, is not corrupt, and whose the run
+    lock is. Reads only; creates nothing (a missing SQLite file only needs a writable
+    folder)."""
+    name = "State store"
+    if settings.state_backend == "catalyst":
+        from gzsync.state import open_store
+
+        try:
+            store = open_store(settings)
+            try:
+                store.get_watermark("customers")
+            finally:
+                store.close()
+        except GzsyncError as exc:
+            problem = Problem(
+                "CATALYST_NOSQL_TABLE",
+                f"the Catalyst state store does not answer: {_text(exc)}",
+                "Create the NoSQL table (partition key pk, sort key sk, both String) and run "
+                "check inside Catalyst or with Catalyst credentials.",
+            )
+            return (name, False, problem.problem), [problem]
+        return (name, True, f"Catalyst NoSQL table {settings.catalyst_nosql_table}"), []
+
+    from gzsync.ops import state_admin
+
+    path = Path(settings.state_db)
+    summary = state_admin.summarize(path)
+    if summary.problems:
+        problem = Problem(
+            "STATE_DB",
+            f"= {path} is corrupt or not a gzsync state file: {'; '.join(summary.problems)}",
+            "Restore a backup with `gzsync state restore FILE`, or start empty with "
+            "`gzsync state reset` (it says what is lost, and keeps the old file).",
+        )
+        return (name, False, problem.problem), [problem]
+    unwritable = state_admin.writable(path)
+    if unwritable is not None:
+        problem = Problem(
+            "STATE_DB",
+            f"= {path}: {unwritable}",
+            "Point STATE_DB at a file this user can write, or fix the owner and mode of "
+            "the file and its folder.",
+        )
+        return (name, False, problem.problem), [problem]
+    if not summary.exists:
+        return (name, True, f"{path} will be created by the first run"), []
+    detail = f"{path} opens read-write and is sound; " + _lock_words(summary)
+    return (name, True, detail), []
+
+
+def _lock_words(summary: Any) -> str:
+    import time
+
+    from gzsync.ops import words
+
+    holder, expires = summary.lock_holder, summary.lock_expires_at
+    if holder is None or expires is None or expires <= time.time():
+        return "the run lock is free"
+    return f"the run lock is held by {holder} until {words.iso_time(expires)}"
+
+
+def _where(exc: GzsyncError, settings: Settings) -> str:
+    """` (BASE_URL=https://...)`: the setting behind the failure, as a run would name it."""
+    from gzsync.remedies import remedy
+
+    found = remedy(exc, settings)
+    return "" if found is None else f" ({redact(found.setting)})"
 
 
 def _text(exc: GzsyncError) -> str:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from gzsync.ops import words
 from gzsync.ops.data_quality import data_quality_html
 from gzsync.state.store import RunRecord, WarningRecord
 
@@ -218,7 +219,12 @@ def _usage(report: Mapping[str, Any]) -> str:
     before = _dict(report.get("watermarks_before"))
     after = _dict(report.get("watermarks_after"))
     for stream in sorted(set(before) | set(after)):
-        rows.append((f"watermark {stream}", f"{before.get(stream)} → {after.get(stream)}"))
+        rows.append(
+            (
+                f"watermark {stream}",
+                f"{words.watermark(before.get(stream))} → {words.watermark(after.get(stream))}",
+            )
+        )
     body = "".join(
         f'<tr><th>{_e(name)}</th><td class="n">{_e("—" if v is None else v)}</td></tr>'
         for name, v in rows

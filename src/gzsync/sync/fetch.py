@@ -82,7 +82,16 @@ async def spool_view(
     if start is None:
         start = await stream_start(ctx, stream, module)
     ctx.report.watermark_before[stream] = start.rev
-    log.info("%s: reading revisions above %s (from %s)", stream, start.rev, start.source)
+    if start.rev is None:
+        log.info("%s: reading every revision (no watermark yet)", stream, extra={"stream": stream})
+    else:
+        log.info(
+            "%s: reading revisions above %s (from %s)",
+            stream,
+            start.rev,
+            start.source,
+            extra={"stream": stream, "watermark": start.rev},
+        )
     retry = retry_set(ctx, stream)
     # An affiliate waiting in the ledger is retried through its card holder: the affiliate
     # row carries the card holder's revision, so that customer revision is re-read too.

@@ -24,12 +24,14 @@ from gzsync.clients import galaxy_client, token_source, zoho_client
 from gzsync.config import Settings
 from gzsync.errors import ServiceError, StateError
 from gzsync.galaxy.client import GalaxyClient
+from gzsync.remedies import explain
 from gzsync.state.readonly import ReadOnlyStore
 from gzsync.state.store import StateStore
 from gzsync.sync.accounts import read_accounts, write_accounts
 from gzsync.sync.budget import Budget
 from gzsync.sync.contacts import read_contacts, write_contacts
 from gzsync.sync.context import RunContext
+from gzsync.sync.ledger_news import LedgerNews, ledger_news
 from gzsync.sync.options import RunOptions
 from gzsync.sync.progress import NoProgress, ProgressSink
 from gzsync.sync.report import RunReport
@@ -87,6 +89,7 @@ async def _run(
 ) -> RunReport:
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
     owner = f"{socket.gethostname()} pid {os.getpid()} run {run_id}"
+    logs.current_run_id.set(run_id)  # every log line of this run carries `run_id`
     store: StateStore = ReadOnlyStore(real_store) if options.dry_run else real_store
     report = RunReport(
         run_id=run_id, started_at=time.time(), dry_run=options.dry_run, entities=options.entities
@@ -122,8 +125,8 @@ async def _run(
             # a remote system failed, the state store failed, or another run took our lock
             # (LockHeldError mid-run): nothing unconfirmed is past the watermark; exit 3
             report.status = "aborted"
-            report.message = logs.redact(str(exc))
-            log.error("run aborted: %s", report.message)
+            report.message = explain(exc, settings)  # the URL, the variable, the fix
+            log.error("run aborted: %s", report.message, extra={"status": "aborted"})
         except BaseException as exc:
             report.status = "aborted"  # the run history must not call a crash a success
             report.message = f"crashed: {type(exc).__name__}: {logs.redact(str(exc))[:300]}"
@@ -155,6 +158,7 @@ async def _run(
             report.ledger_pending,
             sum(report.zoho_calls.values()),
             report.zoho_credits,
+            extra=_outcome_fields(report),
         )
     finally:
         report.duration_s = time.monotonic() - t0
@@ -163,6 +167,24 @@ async def _run(
         finally:
             store.release_lock(owner)
     return report
+
+
+def _outcome_fields(report: RunReport) -> dict[str, object]:
+    """The run's outcome as JSON-log fields (not only inside the message)."""
+    fields: dict[str, object] = {
+        "status": report.status,
+        "ledger_pending": report.ledger_pending,
+        "ledger_transient": report.ledger_transient,
+        "ledger_new_rejections": report.ledger_new_rejections,
+        "zoho_calls": sum(report.zoho_calls.values()),
+        "zoho_credits": report.zoho_credits,
+        "exit_code": report.exit_code,
+    }
+    for stream in ("customers", "affiliates", "contacts"):
+        counts = report.counts(stream).to_json()
+        counts.pop("samples")
+        fields[stream] = counts
+    return fields
 
 
 async def _keep_lock(ctx: RunContext) -> None:
@@ -215,6 +237,16 @@ def _finish(report: RunReport, store: StateStore) -> None:
     rejected = report.customers.rejected + report.affiliates.rejected + report.contacts.rejected
     pending = failed + rejected if report.dry_run else report.ledger_pending
     report.status = "incomplete" if pending else "success"
+    if report.dry_run:
+        report.ledger_new_rejections = rejected
+        report.ledger_transient = failed
+    elif counts:
+        try:
+            news = ledger_news(store.ledger_list(), report.started_at)
+        except StateError:  # the counts above were read: call it all transient
+            news = LedgerNews(transient=report.ledger_pending)
+        report.ledger_new_rejections = news.new_rejections
+        report.ledger_transient = news.transient
 
 
 async def _close(galaxy: GalaxyClient, zoho: ZohoClient, tokens: TokenSource) -> None:

@@ -51,7 +51,7 @@ class LogProgress:
 
     def start(self, stream: str, total: int) -> None:
         self._state[stream] = [0, total, time.monotonic()]
-        log.info("%s: %d records to sync", stream, total)
+        log.info("%s: %d records to sync", stream, total, extra={"stream": stream, "total": total})
 
     def advance(self, stream: str, n: int) -> None:
         state = self._state.setdefault(stream, [0, 0, time.monotonic()])
@@ -59,7 +59,14 @@ class LogProgress:
         now = time.monotonic()
         if now - state[2] >= self._every or state[0] >= state[1] > 0:
             state[2] = now
-            log.info("%s: %d/%d records", stream, int(state[0]), int(state[1]))
+            done, total = int(state[0]), int(state[1])
+            log.info(
+                "%s: %d/%d records",
+                stream,
+                done,
+                total,
+                extra={"stream": stream, "done": done, "total": total},
+            )
 
     def close(self) -> None:
         return None

@@ -11,6 +11,13 @@ from typing import Any, Literal
 
 #: success: everything synced · incomplete: finished, some records wait in the ledger ·
 #: partial: stopped at the time budget, the next run carries on · aborted: a service failed.
+#:
+#: The exit code of an `incomplete` run says whether something is *new*: 1 only when this
+#: run added or kept transient failures (`failed`, `waiting_parent`, retried every run) or
+#: added new rejections (`rejected`/`refused` entries written by this run); records that were
+#: already rejected and wait for a Galaxy fix are reported but exit 0, so cron does not mail
+#: every two hours about nothing new. `strict` (`--strict`) keeps the old rule: any record
+#: waiting in the ledger exits 1.
 RunStatus = Literal["success", "incomplete", "partial", "aborted"]
 
 _EXIT_CODES: dict[str, int] = {"success": 0, "partial": 0, "incomplete": 1, "aborted": 3}
@@ -75,9 +82,25 @@ class RunReport:
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase
     duration_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    #: ledger entries after the run that every run retries (`failed`, `waiting_parent`)
+    ledger_transient: int = 0
+    #: `rejected` / `refused` ledger entries this run wrote (new or changed in Galaxy)
+    ledger_new_rejections: int = 0
 
     @property
     def exit_code(self) -> int:
+        """0, 1 (something new waits in the ledger), 3; see :data:`RunStatus`."""
+        return self.exit_code_for(strict=False)
+
+    @property
+    def has_news(self) -> bool:
+        """True when this run added or kept transient failures or added new rejections."""
+        return self.ledger_transient > 0 or self.ledger_new_rejections > 0
+
+    def exit_code_for(self, *, strict: bool) -> int:
+        """The exit code; `strict` makes any record waiting in the ledger exit 1."""
+        if self.status == "incomplete" and not strict and not self.dry_run and not self.has_news:
+            return 0
         return _EXIT_CODES[self.status]
 
     def counts(self, stream: str) -> EntityCounts:
@@ -116,4 +139,7 @@ class RunReport:
             "phases": {k: round(v, 3) for k, v in self.phases.items()},
             "duration_s": round(self.duration_s, 3),
             "warnings": list(self.warnings[:50]),
+            "ledger_transient": self.ledger_transient,
+            "ledger_new_rejections": self.ledger_new_rejections,
+            "exit_code": self.exit_code,
         }

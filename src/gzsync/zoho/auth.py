@@ -22,6 +22,7 @@ from gzsync.http import (
     RetryPolicy,
     build_async_client,
     default_retry_on_status,
+    failure_text,
     send_with_retries,
 )
 from gzsync.logs import redact, register_secret
@@ -189,8 +190,8 @@ class TokenProvider:
             )
         except httpx.TransportError as exc:
             raise ZohoError(
-                f"Zoho accounts server unreachable: {type(exc).__name__} after "
-                f"{self._retry.attempts} attempts ({redact(str(exc))[:200] or 'no detail'})",
+                f"Zoho accounts server unreachable: {failure_text(exc, self._retry)} "
+                f"({redact(str(exc))[:200] or 'no detail'})",
                 endpoint=_ENDPOINT,
             ) from None
         status = response.status_code

@@ -27,7 +27,13 @@ from typing import Any, Literal
 import httpx
 
 from gzsync.errors import ZohoRequestError
-from gzsync.http import RetryPolicy, build_async_client, default_retry_on_status, send_with_retries
+from gzsync.http import (
+    RetryPolicy,
+    build_async_client,
+    default_retry_on_status,
+    failure_text,
+    send_with_retries,
+)
 from gzsync.logs import redact
 from gzsync.zoho import coql
 from gzsync.zoho.auth import TokenSource
@@ -298,7 +304,7 @@ class ZohoClient:
                     )
             except httpx.TransportError as exc:
                 raise ZohoRequestError(
-                    f"Zoho {name}: {type(exc).__name__} after {self._retry.attempts} attempts "
+                    f"Zoho {name}: {failure_text(exc, self._retry)} "
                     f"({redact(str(exc))[:200] or 'no detail'})",
                     endpoint=name,
                     code="network_error",
