@@ -13,7 +13,18 @@ from typing import Annotated
 import typer
 
 from gzsync import __version__
-from gzsync.cli import catalyst_cmd, check, demo, ops, run, sandbox, schedule
+from gzsync.cli import (
+    alerts_cmd,
+    catalyst_cmd,
+    check,
+    console_cmd,
+    demo,
+    metrics_cmd,
+    ops,
+    run,
+    sandbox,
+    schedule,
+)
 
 app = typer.Typer(
     name="gzsync",
@@ -54,6 +65,9 @@ app.add_typer(ops.ledger_app, name="ledger")
 app.command("report")(ops.report_command)
 app.command("schedule", epilog=schedule.EPILOG)(schedule.schedule_command)
 app.add_typer(catalyst_cmd.catalyst_app, name="catalyst")
+app.command("serve")(console_cmd.serve_command)
+app.command("metrics")(metrics_cmd.metrics_command)
+app.command("alerts")(alerts_cmd.alerts_command)
 
 
 def main() -> None:
