@@ -25,11 +25,13 @@ PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f
 
 @dataclass(frozen=True, slots=True)
 class Bar:
-    """One bar: its label on the x axis, its value, and an optional over-limit flag."""
+    """One bar: its label on the x axis, its value, an over-limit flag, and a longer
+    `title` shown on hover (the label when empty)."""
 
     label: str
     value: float
     over: bool = False
+    title: str = ""
 
 
 def _e(text: object) -> str:
@@ -87,7 +89,7 @@ def bar_chart(
         colour = "#cf222e" if bar.over else PALETTE[0]
         body.append(
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{h:.1f}" '
-            f'fill="{colour}" data-value="{bar.value:g}"><title>{_e(bar.label)}: '
+            f'fill="{colour}" data-value="{bar.value:g}"><title>{_e(bar.title or bar.label)}: '
             f"{_e(_fmt(bar.value))}{_e(unit)}</title></rect>"
         )
     if limit:

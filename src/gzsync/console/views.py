@@ -136,7 +136,7 @@ def run_charts(rows: Sequence[RunRow], *, daily_allowance: int | None = None) ->
     written = charts.bar_chart(
         "records-written",
         "Records written per run",
-        [charts.Bar(f"{_short(r.started_at)} {r.run_id}", r.written) for r in real],
+        [charts.Bar(_short(r.started_at), r.written, title=f"run {r.run_id}") for r in real],
     )
     labels = [_short(r.started_at) for r in real]
     reasons = sorted({reason for r in real for reason in r.ledger_by_reason})
@@ -151,7 +151,7 @@ def run_charts(rows: Sequence[RunRow], *, daily_allowance: int | None = None) ->
         "duration-vs-budget",
         "Run duration against the budget (seconds)",
         [
-            charts.Bar(f"{_short(r.started_at)} {r.run_id}", r.duration_s or 0.0, r.over_budget)
+            charts.Bar(_short(r.started_at), r.duration_s or 0.0, r.over_budget, f"run {r.run_id}")
             for r in real
         ],
         limit=max(budgets) if budgets else None,
