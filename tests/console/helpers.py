@@ -11,6 +11,7 @@ from tests.e2e.helpers import Env
 
 from gzsync.config import Settings
 from gzsync.console.app import Console, create_app
+from gzsync.console.security import CSRF_COOKIE
 from gzsync.sandbox.serve import ServedApp
 
 
@@ -24,11 +25,11 @@ class Served:
     client: httpx.Client
 
     def csrf(self, path: str = "/ledger") -> str:
-        """The CSRF token of a page this client loaded (its cookie is now set)."""
-        page = self.client.get(path).text
-        marker = 'name="csrf" value="'
-        start = page.index(marker) + len(marker)
-        return page[start : page.index('"', start)]
+        """The CSRF token the pages give this client (loading `path` sets its cookie)."""
+        self.client.get(path)
+        cookie = self.client.cookies.get(CSRF_COOKIE)
+        assert cookie, "the console sets its CSRF cookie on the first page"
+        return self.console.csrf.token(cookie)
 
 
 def serve(env: Env, settings: Settings | None = None, **kwargs: Any) -> Iterator[Served]:
