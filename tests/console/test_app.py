@@ -127,9 +127,7 @@ def test_secrets_are_never_rendered(synced: Env) -> None:
                 stream="customers",
                 module="Accounts",
                 ledger=[
-                    LedgerEntry(
-                        "customers", "LEAKY", 5, "refused", "INVALID_DATA", f"pw {secret}"
-                    )
+                    LedgerEntry("customers", "LEAKY", 5, "refused", "INVALID_DATA", f"pw {secret}")
                 ],
             )
         )
