@@ -144,6 +144,7 @@ def test_see_filter_retry_and_sync_now(
     status = page.locator("#run-status")
     expect(status).to_have_attribute("data-status", "running")
     expect(page.locator("#progress")).to_be_visible()
+    expect(page.locator("#progress-bars .bar", has_text="customers")).to_be_visible()
     new_run = status.get_attribute("data-run")
     assert new_run
     assert new_run != first_run.run_id
