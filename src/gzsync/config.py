@@ -130,6 +130,18 @@ class Settings(BaseSettings):
     catalyst_nosql_table: str = Field("gzsync_state", validation_alias="CATALYST_NOSQL_TABLE")
     catalyst_cache_segment: str | None = Field(None, validation_alias="CATALYST_CACHE_SEGMENT")
 
+    # Console, alerts, metrics (`gzsync serve`, `gzsync metrics`; gzsync/console, alerts.py)
+    console_token: SecretStr | None = Field(None, validation_alias="CONSOLE_TOKEN")
+    console_user: str | None = Field(None, validation_alias="CONSOLE_USER")
+    console_password: SecretStr | None = Field(None, validation_alias="CONSOLE_PASSWORD")
+    console_url: str | None = Field(None, validation_alias="CONSOLE_URL")
+    alert_urls: SecretStr | None = Field(None, validation_alias="ALERT_URLS")
+    alert_stale_after: str = Field(
+        "6h", pattern=r"^\s*(\d+h)?(\d+m)?(\d+s)?\s*$", validation_alias="ALERT_STALE_AFTER"
+    )
+    alert_ledger_growth_runs: int = Field(3, ge=1, validation_alias="ALERT_LEDGER_GROWTH_RUNS")
+    zoho_daily_credits: int | None = Field(None, gt=0, validation_alias="ZOHO_DAILY_CREDITS")
+
     @classmethod
     def from_values(cls, **values: Any) -> Settings:
         """Settings from these values only: no environment, no `.env` (demo, tests)."""

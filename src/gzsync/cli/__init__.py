@@ -15,7 +15,20 @@ from typing import Annotated
 import typer
 
 from gzsync import __version__
-from gzsync.cli import catalyst_cmd, check, demo, ops, quality, run, sandbox, schedule, state_cmd
+from gzsync.cli import (
+    alerts_cmd,
+    catalyst_cmd,
+    check,
+    console_cmd,
+    demo,
+    metrics_cmd,
+    ops,
+    quality,
+    run,
+    sandbox,
+    schedule,
+    state_cmd,
+)
 
 app = typer.Typer(
     name="gzsync",
@@ -58,6 +71,9 @@ app.command("warnings")(quality.warnings_command)
 app.command("schedule", epilog=schedule.EPILOG)(schedule.schedule_command)
 app.add_typer(catalyst_cmd.catalyst_app, name="catalyst")
 app.add_typer(state_cmd.state_app, name="state")
+app.command("serve")(console_cmd.serve_command)
+app.command("metrics")(metrics_cmd.metrics_command)
+app.command("alerts")(alerts_cmd.alerts_command)
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from gzsync import logs
+from gzsync import alerts, logs
 from gzsync.clients import galaxy_client, token_source, zoho_client
 from gzsync.config import Settings
 from gzsync.errors import ServiceError, StateError
@@ -59,7 +59,10 @@ def run_sync(
     with contextlib.ExitStack() as stack:
         if store is None:
             store = stack.enter_context(_opened_store(settings, options))
-        return asyncio.run(_run(settings, options, store, progress or NoProgress()))
+        report = asyncio.run(_run(settings, options, store, progress or NoProgress()))
+        if not options.dry_run:
+            alerts.after_run(settings, store)  # alerts once per cause; never fails the run
+        return report
     raise AssertionError("unreachable")  # pragma: no cover - for type checkers
 
 
