@@ -172,6 +172,7 @@ def test_a_real_run_alerts_through_the_pipeline(tmp_path: Path, receiver: Receiv
             assert len(receiver.posts) == 2
             assert receiver.posts[1]["title"] == f"gzsync: run {aborted.run_id} aborted"
             assert "`gzsync status`" in receiver.posts[1]["message"]
-            assert "galaxy view zh_Customers_fin: connection refused" in receiver.posts[1]["message"]
+            message = receiver.posts[1]["message"]
+            assert "galaxy view zh_Customers_fin: connection refused" in message
     finally:
         stamina.set_testing(False)

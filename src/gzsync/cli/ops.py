@@ -37,6 +37,7 @@ from gzsync.ops.ledger import (
     LedgerFilter,
     LedgerSelectionError,
     Selection,
+    drop,
     entry_json,
     entry_row,
     find_for_drop,
@@ -541,8 +542,10 @@ def ledger_drop_command(
         )
         if not yes and not typer.confirm(question, default=False):
             fail("nothing dropped", code=1)
-        if not store.ledger_drop(entry.stream, entry.key):
-            fail(f"no ledger entry {key} in {entry.stream}", code=2)
+        try:
+            drop(store, entry.key, entry.stream)
+        except LedgerSelectionError as exc:
+            fail(str(exc), code=2)
     print(f"gzsync: dropped {entry.stream} {entry.key} from the ledger", file=sys.stderr)
 
 

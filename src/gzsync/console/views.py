@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast, get_args
 
 from gzsync.console import charts
+from gzsync.ops import ledger as ops_ledger
 from gzsync.state.store import LedgerEntry, LedgerKind, RunRecord, StateStore, StreamName
 
 ENTITIES: tuple[str, ...] = ("customers", "affiliates", "contacts")
@@ -223,6 +224,12 @@ class LedgerFilter:
             run=(params.get("run") or "").strip() or None,
         )
 
+    def for_ops(self) -> ops_ledger.LedgerFilter:
+        """The same filter for the ops layer's ledger module."""
+        return ops_ledger.LedgerFilter(
+            stream=self.stream, kind=self.kind, reason=self.reason, run_id=self.run
+        )
+
     def as_params(self) -> dict[str, str]:
         return {
             k: v
@@ -239,20 +246,20 @@ class LedgerFilter:
 def query_ledger(
     store: StateStore, flt: LedgerFilter, limit: int = 500
 ) -> tuple[list[LedgerEntry], int]:
-    """The entries matching the filter (at most `limit`) and how many match in all."""
-    entries = store.ledger_list(flt.stream, kind=flt.kind, reason=flt.reason)
-    if flt.run:
-        record = store.run(flt.run)
-        if record is None:
-            entries = []
-        else:
-            end = record.finished_at or time.time()
-            entries = [e for e in entries if record.started_at <= e.last_seen <= end + 1]
-    return entries[:limit], len(entries)
+    """The entries matching the filter (at most `limit`) and how many match in all.
+
+    Selected by the ops layer (:func:`gzsync.ops.ledger.select`), as `gzsync ledger` does:
+    the reason is case-blind; an unknown run matches nothing here (the CLI says exit 2).
+    """
+    try:
+        found = ops_ledger.select(store, flt.for_ops(), limit=limit)
+    except ops_ledger.LedgerSelectionError:
+        return [], 0
+    return found.entries, found.total
 
 
 def ledger_reasons(store: StateStore) -> list[str]:
-    return sorted({reason for (_, _, reason) in store.ledger_counts()})
+    return ops_ledger.present_reasons(store)
 
 
 def ledger_summary(store: StateStore) -> list[dict[str, Any]]:

@@ -14,7 +14,12 @@ Filters:
   the run's start and its end (the ledger keeps no run id; a later run that touches the
   entry again moves it to that run);
 - `keys`: these record keys; every key must be in the ledger (within the other filters),
-  else the whole request is refused, naming the unknown keys, before anything changes.
+  else the whole request is refused, naming the unknown keys, before anything changes
+  (`missing_ok=True` skips them instead: the console's buttons name keys a run may have
+  synced since the page was shown).
+
+The web console (`console/actions.py`, `console/views.py`) uses these same functions, so the
+CLI and the console select, retry and drop alike.
 """
 
 from __future__ import annotations
@@ -100,10 +105,12 @@ class Selection:
     total: int
 
 
-def select(store: StateStore, flt: LedgerFilter, *, limit: int | None = None) -> Selection:
+def select(
+    store: StateStore, flt: LedgerFilter, *, limit: int | None = None, missing_ok: bool = False
+) -> Selection:
     """The entries matching `flt`, oldest revision first; see the module docstring."""
     matching = _matching(store, flt)
-    if flt.keys:
+    if flt.keys and not missing_ok:
         found = {e.key for e in matching}
         unknown = [k for k in dict.fromkeys(flt.keys) if k not in found]
         if unknown:
@@ -112,16 +119,16 @@ def select(store: StateStore, flt: LedgerFilter, *, limit: int | None = None) ->
     return Selection(entries=shown, total=len(matching))
 
 
-def request_retry(store: StateStore, flt: LedgerFilter) -> int:
+def request_retry(store: StateStore, flt: LedgerFilter, *, missing_ok: bool = False) -> int:
     """Mark the matching entries for retry by the next run; returns how many were marked.
 
     With no filter at all every entry is marked. Raises LedgerSelectionError, changing
-    nothing, when a key is not in the ledger.
+    nothing, when a key is not in the ledger (unless `missing_ok`, which skips it).
     """
     if not flt.narrowed:
         return store.ledger_request_retry(None, None)
     by_stream: dict[StreamName, list[str]] = {}
-    for entry in select(store, flt).entries:
+    for entry in select(store, flt, missing_ok=missing_ok).entries:
         by_stream.setdefault(entry.stream, []).append(entry.key)
     return sum(store.ledger_request_retry(stream, keys) for stream, keys in by_stream.items())
 
@@ -139,6 +146,18 @@ def find_for_drop(store: StateStore, key: str, stream: StreamName | None) -> Led
             f"{key} waits in several streams ({streams}): choose one with --entity"
         )
     return matches[0]
+
+
+def drop(store: StateStore, key: str, stream: StreamName | None) -> LedgerEntry:
+    """Give up on one entry (see :func:`find_for_drop`); returns the entry dropped.
+
+    Raises LedgerSelectionError when there is no such entry (also when another process
+    removed it between the look-up and the drop).
+    """
+    entry = find_for_drop(store, key, stream)
+    if not store.ledger_drop(entry.stream, entry.key):
+        raise LedgerSelectionError(f"no ledger entry {key} in {entry.stream}")
+    return entry
 
 
 def present_reasons(store: StateStore) -> list[str]:
