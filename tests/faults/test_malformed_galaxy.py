@@ -271,7 +271,8 @@ def test_rows_of_every_bad_kind_are_ledgered_and_the_good_ones_synced(tmp_path: 
         assert {c["Galaxy_Contact_ID"] for c in env.zoho.records("Contacts")} == GOOD_CONTACTS
         assert accounts["G2"]["Account_Name"] == _EMOJI_NAME
         assert accounts["G2"]["Billing_Street"] == "Ερμού 12 🏠"
-        assert accounts["G3"].get("Billing_Street") is None  # too long for Zoho: left out
+        assert accounts["G3"]["Billing_Street"] == "s" * 255  # too long for Zoho: cut
+        assert accounts["G3"]["SALESNAME"] == "x" * 255
         assert accounts["G4"].get("Phone") is None
         assert accounts["G6"]["Account_Name"] == "Fallback A.E."
         assert accounts["G1"]["Affiliate_To"]["id"] == accounts["A1"]["id"]
@@ -282,6 +283,7 @@ def test_rows_of_every_bad_kind_are_ledgered_and_the_good_ones_synced(tmp_path: 
             assert accounts[key].get("Credit_Limit") is None  # left out: Zoho had none
         by_reason = report.customers.warnings_by_reason
         assert by_reason["name_truncated"] == 1
+        assert by_reason["value_truncated"] == 3  # G3's street (billing, shipping), SALESNAME
         assert by_reason["invalid_number"] == 4  # B3, B4, B5, B6
         contacts = {c["Galaxy_Contact_ID"]: c for c in env.zoho.records("Contacts")}
         assert contacts["K6"]["Last_Name"] == "Maria"

@@ -37,6 +37,10 @@ def loop_mapping(table: Table, row: dict[str, Any]) -> Mapped | Rejected:
         for field, original in plan.copies:
             if original in payload:
                 payload[field] = payload[original]
+                cut = [w for w in warnings if w.field == original and w.reason == "value_truncated"]
+                if cut:
+                    detail = f"{field}: cut like {original}"
+                    warnings.append(FieldWarning(field, cut[0].reason, cut[0].value, detail))
             else:
                 first = next(w for w in warnings if w.field == original)
                 detail = f"{field} dropped: same value as {original}"
@@ -169,22 +173,37 @@ def test_contact_fill_matches_the_rule_loop(row: dict[str, Any]) -> None:
     check(CONTACT, map_contact, row)
 
 
-def test_a_dropped_address_drops_its_copy_with_a_warning_after_the_others() -> None:
-    row = {**GOOD_CUSTOMER, "TRDSSTREET": "x" * 300, "TRDSPHONE1": "n/a"}
+def test_a_long_address_is_cut_and_its_copy_too_with_warnings_after_the_others() -> None:
+    street = "Odos " + "Ermou " * 60  # 365 characters, words of 5
+    row = {**GOOD_CUSTOMER, "TRDSSTREET": street, "TRDSPHONE1": "n/a"}
     result = map_customer(row)
     assert isinstance(result, Mapped)
+    cut = result.payload["Billing_Street"]
+    assert len(cut) <= 255
+    assert street.startswith(cut)
+    assert cut.endswith("Ermou")  # on a word boundary
+    assert result.payload["Shipping_Street"] == cut
     assert tuple(str(w) for w in result.warnings) == (
         "Phone dropped: TRDSPHONE1 'n/a' is not a phone number (8-15 digits)",
-        "Billing_Street dropped: TRDSSTREET 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… "
-        "is 300 characters long (Zoho allows 255)",
-        "Shipping_Street dropped: same value as Billing_Street",
+        f"Billing_Street: TRDSSTREET cut from {len(street.strip())} to {len(cut)} characters",
+        "Shipping_Street: cut like Billing_Street",
     )
     assert [(w.field, w.reason) for w in result.warnings] == [
         ("Phone", "invalid_phone"),
-        ("Billing_Street", "value_too_long"),
-        ("Shipping_Street", "value_too_long"),
+        ("Billing_Street", "value_truncated"),
+        ("Shipping_Street", "value_truncated"),
     ]
-    assert result.warnings[0].value == "n/a"
+    assert_same(result, loop_mapping(CUSTOMER, row))
+
+
+def test_an_address_that_is_no_text_drops_its_copy_with_a_warning() -> None:
+    row = {**GOOD_CUSTOMER, "TRDSSTREET": ["not", "text"]}
+    result = map_customer(row)
+    assert isinstance(result, Mapped)
+    assert [(w.field, w.reason) for w in result.warnings] == [
+        ("Billing_Street", "invalid_text"),
+        ("Shipping_Street", "invalid_text"),
+    ]
     assert "Billing_Street" not in result.payload
     assert "Shipping_Street" not in result.payload
     assert list(result.payload)[-2:] == ["Shipping_State", "Shipping_Country"]

@@ -125,7 +125,7 @@ def test_empty_optional_fields_are_sent_as_null_to_clear_them_in_zoho() -> None:
         ({"TRDSPHONE1": "n/a"}, "Phone", "Phone dropped"),
         ({"TRDSPHONE1": "1234"}, "Phone", "not a phone number"),
         ({"TIN": "N/A"}, "Account_AFM", "has no digits"),
-        ({"CNTRCODE": "G" * 256}, "Billing_Country", "256 characters"),
+        ({"TIN": "1" * 256}, "Account_AFM", "256 characters"),
         ({"PREFDESCR": {"a": 1}}, "Billing_State", "not text"),
     ],
 )
@@ -139,11 +139,38 @@ def test_a_bad_optional_value_is_left_out_with_a_warning(
     assert validate_payload(CUSTOMER, record.payload) == []
 
 
-def test_billing_and_shipping_are_dropped_together() -> None:
+def test_billing_and_shipping_are_cut_together() -> None:
     record = mapped(map_customer(customer_row(TRDSSTREET="x" * 300)))
-    assert "Billing_Street" not in record.payload
-    assert "Shipping_Street" not in record.payload
-    assert len(record.warnings) == 2
+    assert record.payload["Billing_Street"] == "x" * 255  # no word boundary: a hard cut
+    assert record.payload["Shipping_Street"] == "x" * 255
+    assert [(w.field, w.reason) for w in record.warnings] == [
+        ("Billing_Street", "value_truncated"),
+        ("Shipping_Street", "value_truncated"),
+    ]
+    assert validate_payload(CUSTOMER, record.payload) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "limit"),
+    [
+        ({"CNTRCODE": "G" * 256}, "Billing_Country", 255),
+        ({"CAT_EPAGG": "Retail and " * 20}, "Industry", 120),
+        ({"CATEGDISCOUNT": "A " * 200}, "Account_Category", 255),
+        ({"SALESNAME": "Name " * 60}, "SALESNAME", 255),
+    ],
+)
+def test_an_over_long_optional_text_is_cut_with_a_warning(
+    changes: dict[str, Any], field: str, limit: int
+) -> None:
+    record = mapped(map_customer(customer_row(**changes)))
+    value = record.payload[field]
+    source = str(next(iter(changes.values())))
+    assert 0 < len(value) <= limit
+    assert source.startswith(value)
+    if " " in source[:limit]:
+        assert source[len(value)].isspace()  # cut on a word boundary
+    assert field in {w.field for w in record.warnings if w.reason == "value_truncated"}
+    assert validate_payload(CUSTOMER, record.payload) == []
 
 
 @pytest.mark.parametrize(

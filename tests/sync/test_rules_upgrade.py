@@ -21,6 +21,7 @@ def test_rejections_are_retried_once_per_change_of_rules(tmp_path: Path) -> None
                     LedgerEntry("customers", "C1", 5, "rejected", "invalid_number"),
                     LedgerEntry("customers", "C2", 6, "rejected", "not_in_galaxy"),
                     LedgerEntry("customers", "C3", 7, "refused", "INVALID_DATA"),
+                    LedgerEntry("customers", "C5", 7, "refused", "DUPLICATE_DATA"),
                 ],
             )
         )
@@ -31,10 +32,11 @@ def test_rejections_are_retried_once_per_change_of_rules(tmp_path: Path) -> None
                 ledger=[LedgerEntry("contacts", "K1", 8, "rejected", "missing_last_name")],
             )
         )
-        # A store an older gzsync wrote has no fingerprint: everything of ours is retried.
-        assert reevaluate_rejected(store, DEFAULT_RULES) == 2
+        # A store an older gzsync wrote has no fingerprint: everything of ours is retried,
+        # and what Zoho refused as INVALID_DATA (the new rules may now send what it holds).
+        assert reevaluate_rejected(store, DEFAULT_RULES) == 3
         retried = {e.key for e in store.ledger_list() if e.retry_requested}
-        assert retried == {"C1", "K1"}
+        assert retried == {"C1", "C3", "K1"}
         assert (
             store.meta_get(META_KEY)
             == f"v{RULES_VERSION};decimal=comma;name_fallback=first_name,email"

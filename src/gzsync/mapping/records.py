@@ -15,6 +15,9 @@ What happens to each value (the policy is data, in :mod:`gzsync.mapping.tables`)
   record (reason ``invalid_number``, ``invalid_email``, ... with the field and the value);
 - a name (``Account_Name``, ``Last_Name``) over 255 characters → cut on a word boundary,
   warning ``name_truncated``;
+- any other optional text over its Zoho length (a 300-character street, a 150-character
+  ``Title``) → cut the same way, warning ``value_truncated`` (see
+  :mod:`gzsync.mapping.tables`);
 - a contact without a usable last name → ``Last_Name`` from the first name (then
   ``First_Name`` is sent empty) or the e-mail's local part, warning ``last_name_fallback``
   (``CONTACT_NAME_FALLBACK``, :mod:`gzsync.mapping.rules`); with neither → ``missing_name``;
@@ -61,6 +64,7 @@ from gzsync.mapping.tables import (
     CONTACT,
     CUSTOMER,
     LAST_NAME_MAX,
+    NAME_FIELDS,
     TEXT_MAX,
     FieldRule,
     Kind,
@@ -159,6 +163,7 @@ class _Step:
     warning: str = "invalid_value"  # reason of the warning when an invalid value is dropped
     truncate: bool = False  # too long: cut on a word boundary with a warning
     limit: int = TEXT_MAX
+    truncated: str = "value_truncated"  # reason of the warning when cut
 
 
 def _step(rule: FieldRule, rules: MappingRules = DEFAULT_RULES) -> _Step:
@@ -177,6 +182,7 @@ def _step(rule: FieldRule, rules: MappingRules = DEFAULT_RULES) -> _Step:
         _INVALID_REASON[rule.kind],
         rule.truncate and rule.kind == "text",
         rule.max_length or TEXT_MAX,
+        "name_truncated" if rule.zoho_field in NAME_FIELDS else "value_truncated",
     )
 
 
@@ -314,7 +320,7 @@ def _resolve(step: _Step, row: Mapping[str, Any], warnings: list[FieldWarning]) 
     if code == "too_long" and step.truncate and type(value) is str:
         cut = truncate_words(value, step.limit)
         detail = f"{step.field}: {column} cut from {len(value)} to {len(cut)} characters"
-        warnings.append(FieldWarning(step.field, "name_truncated", shown(value), detail))
+        warnings.append(FieldWarning(step.field, step.truncated, shown(value), detail))
         return True, cut
     if step.reject:
         reason = f"{step.reason}_too_long" if code == "too_long" else f"invalid_{step.reason}"
@@ -338,13 +344,20 @@ def _general(step: _Step, row: Mapping[str, Any], warnings: list[FieldWarning]) 
 def _without_dropped(
     payload: dict[str, Any], copies: tuple[tuple[str, str], ...], warnings: list[FieldWarning]
 ) -> dict[str, Any]:
-    """The payload without its dropped fields, and a warning for each dropped copy."""
+    """The payload without its dropped fields, and a warning for each dropped or cut copy."""
     for field, original in copies:
         if payload[original] is _DROPPED:
             first = next((w for w in warnings if w.field == original), None)
             reason, value = (first.reason, first.value) if first else ("invalid_value", "")
             detail = f"{field} dropped: same value as {original}"
             warnings.append(FieldWarning(field, reason, value, detail))
+            continue
+        cut = next(
+            (w for w in warnings if w.field == original and w.reason == "value_truncated"), None
+        )
+        if cut is not None:
+            detail = f"{field}: cut like {original}"
+            warnings.append(FieldWarning(field, cut.reason, cut.value, detail))
     return {field: value for field, value in payload.items() if value is not _DROPPED}
 
 

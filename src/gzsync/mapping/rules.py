@@ -27,7 +27,8 @@ __all__ = ["DEFAULT_RULES", "RULES_VERSION", "MappingRules", "NameSource", "pars
 #: 1: numbers and too-long names rejected, contacts without a last name rejected.
 #: 2: issue 11 — bad optional numbers dropped with a warning, names truncated, last-name
 #:    fallback, more number formats.
-RULES_VERSION = 2
+#: 3: over-long optional texts cut (value_truncated), Title 100 and Industry 120 as Zoho holds.
+RULES_VERSION = 3
 
 NameSource = Literal["first_name", "email"]
 _NAME_SOURCES: tuple[NameSource, ...] = ("first_name", "email")

@@ -16,6 +16,20 @@ happens when the value is bad:
   revision). ``on_invalid="reject"`` is still there for a table that wants it.
 - names (``truncate=True``) longer than their limit are cut on a word boundary with a
   ``name_truncated`` warning instead of rejecting the record.
+- every other optional Single Line text (addresses, ``Industry``, ``Account_Category``,
+  ``SALESNAME``, a contact's ``Title``) is cut the same way when too long, with a
+  ``value_truncated`` warning (a reason of its own, so ``name_truncated`` keeps counting
+  names only): Zoho then holds the start of the value instead of refusing the whole record
+  or keeping a stale one. Identifiers, phones and e-mail addresses are never cut (a cut
+  TIN, phone or address is a wrong one): too long, they are left out with
+  ``value_too_long``, and a too-long key rejects the record.
+
+Lengths (audited against ``zoho-crm-api.md`` §7 and the sandbox's field metadata, which
+``tests/mapping/test_field_lengths.py`` compares with these tables): Single Line 255, Phone
+30, and where a field is shorter or the reference leaves it UNCONFIRMED, the shorter of
+Zoho's standard lengths: Contacts ``Last_Name`` 80, ``First_Name`` 40, ``Title`` 100,
+``Email`` 100; Accounts ``Industry`` (a picklist that takes new values) 120. Each is the
+sandbox's length too, so a value we send is one Zoho holds under every reading.
 
 An *absent* optional value (None, "", whitespace) is sent as ``null``: Zoho then clears
 the field, so a phone removed in Galaxy is removed in Zoho too (parity both ways; the
@@ -56,6 +70,12 @@ TEXT_MAX = 255
 #: Contacts' name lengths we send (see contact_table).
 FIRST_NAME_MAX = 40
 LAST_NAME_MAX = 80
+#: Zoho's standard Contacts Title length (the reference leaves it UNCONFIRMED).
+TITLE_MAX = 100
+#: Zoho's standard length of a picklist value (Accounts Industry; UNCONFIRMED).
+PICKLIST_MAX = 120
+#: Fields whose cut value is a name: warning ``name_truncated`` (others: ``value_truncated``).
+NAME_FIELDS: frozenset[str] = frozenset({"Account_Name", "First_Name", "Last_Name"})
 #: Zoho's default Phone field length (zoho-crm-api.md §7).
 PHONE_MAX = 30
 #: The customer column that makes a customer a card holder (SPEC §1 step 4).
@@ -97,8 +117,9 @@ class Table:
         return (self.key, self.revision, *self.fields)
 
 
-def _text(zoho_field: str, *sources: str) -> FieldRule:
-    return FieldRule(zoho_field, sources, "text", TEXT_MAX)
+def _text(zoho_field: str, *sources: str, max_length: int = TEXT_MAX) -> FieldRule:
+    """An optional Single Line text: cut on a word boundary when too long (value_truncated)."""
+    return FieldRule(zoho_field, sources, "text", max_length, truncate=True)
 
 
 def _money(zoho_field: str, source: str, kind: Kind = "currency") -> FieldRule:
@@ -131,7 +152,7 @@ CUSTOMER = Table(
         _text("Shipping_State", "PREFDESCR"),
         _text("Billing_Country", "CNTRCODE"),
         _text("Shipping_Country", "CNTRCODE"),
-        _text("Industry", "CAT_EPAGG"),
+        _text("Industry", "CAT_EPAGG", max_length=PICKLIST_MAX),
         _text("Account_Category", "CATEGDISCOUNT"),
         # BALANCE -> Credit_Limit and MAXBALANCE -> Open_Balance is what the seed did. It
         # looks swapped (a maximum balance is a credit limit); kept for parity with the
@@ -217,7 +238,7 @@ def contact_table(columns: Mapping[str, str] = DEFAULT_CONTACT_COLUMNS) -> Table
             FieldRule("Email", (col("EMAIL"),), "email", EMAIL_MAX_LENGTH),
             FieldRule("Phone", (col("PHONE"),), "phone", PHONE_MAX),
             FieldRule("Mobile", (col("MOBILE"),), "phone", PHONE_MAX),
-            _text("Title", col("JOBTITLE")),
+            _text("Title", col("JOBTITLE"), max_length=TITLE_MAX),
             # Account_Name is the parent lookup, added by the pipeline once resolved.
         ),
         parent_column=col("TRDRID"),

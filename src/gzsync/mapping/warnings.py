@@ -6,8 +6,11 @@ source. Reasons (short codes, counted in the report as ``warnings_by_reason``):
 - ``invalid_number`` — a number field holding text that is no number (``N/A``): left out of
   the payload, so Zoho keeps what it has;
 - ``invalid_phone``, ``invalid_email``, ``invalid_tin``, ``invalid_text`` — the same for the
-  other optional fields; ``value_too_long`` — longer than the Zoho field holds;
-- ``name_truncated`` — a name over 255 characters cut on a word boundary;
+  other optional fields; ``value_too_long`` — a TIN, phone or e-mail longer than the Zoho
+  field holds (never cut: a cut one would be wrong);
+- ``name_truncated`` — a name over its Zoho length cut on a word boundary;
+- ``value_truncated`` — any other optional text (street, Industry, Title ...) over its Zoho
+  length, cut the same way (see :mod:`gzsync.mapping.tables`);
 - ``last_name_fallback`` — a contact without a last name got its first name or its e-mail's
   local part as ``Last_Name``;
 - ``invalid_parent_key`` — an affiliate's unusable ``AFFILIATES_CUST_TRDRID``, ignored.

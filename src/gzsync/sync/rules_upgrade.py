@@ -9,6 +9,12 @@ the new rules and sends the ones now accepted — no change in Galaxy needed. Th
 rejected go back to the ledger. Then the new fingerprint is stored (after the marks, so a
 crash in between only marks again).
 
+Records Zoho itself refused with ``INVALID_DATA`` are marked too: what we send is the
+mapping's doing, so new rules may send a value Zoho now takes (rules v3 cut a contact's
+``Title`` to the 100 characters Zoho holds, where v2 sent 255 and Zoho refused the contact).
+One that Zoho still refuses costs one credit and goes back to the ledger. Other refusals
+(``DUPLICATE_DATA`` ...) are not about a value's shape and wait for a change in Galaxy.
+
 Entries that are not about the mapping (``not_in_galaxy``, ``no_card_holder``) are left
 alone. A dry run changes nothing, so it does not show the re-evaluated records yet.
 """
@@ -41,9 +47,12 @@ def reevaluate_rejected(store: StateStore, rules: MappingRules) -> int:
             for e in store.ledger_list(stream, kind="rejected")
             if e.reason not in _NOT_MAPPING
         ]
+        keys += [e.key for e in store.ledger_list(stream, kind="refused", reason="INVALID_DATA")]
         if keys:
             marked += store.ledger_request_retry(stream, keys)
     store.meta_put(META_KEY, fingerprint)
     if marked:
-        log.info("mapping rules now %s: %d rejected records re-evaluated", fingerprint, marked)
+        log.info(
+            "mapping rules now %s: %d rejected or refused records re-evaluated", fingerprint, marked
+        )
     return marked
