@@ -276,17 +276,64 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems: list[ConfigError] = []
-        for error in exc.errors():
-            loc = tuple(error.get("loc", ()))
-            msg = str(error.get("msg", "invalid value"))
-            if not loc and msg.startswith("Value error, "):
-                variable, _, problem = msg.removeprefix("Value error, ").partition(": ")
-                problems.append(ConfigError(variable, problem))
-            else:
-                problems.append(
-                    ConfigError(_field_env_name(loc), msg.removeprefix("Value error, "))
-                )
         from gzsync.config_report import config_errors
 
+        raise config_errors(_validation_problems(exc), setting_names()) from None
+
+
+def load_sync_settings(**overrides: Any) -> Settings:
+    """:func:`load_settings` for a command that syncs: one pass reports every problem, the
+    malformed values and the missing required ones (:meth:`Settings.require_sync`) together.
+
+    The missing ones are found on the settings read with each malformed value at its
+    default (a model-level error leaves nothing to retry: then only it is reported).
+    """
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        from gzsync.config_report import config_errors
+
+        problems = _validation_problems(exc)
+        partial = _without_malformed(exc, overrides)
+        if partial is not None:
+            reported = {p.variable for p in problems}
+            problems += [p for p in partial.sync_problems() if p.variable not in reported]
         raise config_errors(problems, setting_names()) from None
+    settings.require_sync()
+    return settings
+
+
+def _validation_problems(exc: ValidationError) -> list[ConfigError]:
+    problems: list[ConfigError] = []
+    for error in exc.errors():
+        loc = tuple(error.get("loc", ()))
+        msg = str(error.get("msg", "invalid value"))
+        if not loc and msg.startswith("Value error, "):
+            variable, _, problem = msg.removeprefix("Value error, ").partition(": ")
+            problems.append(ConfigError(variable, problem))
+        else:
+            problems.append(ConfigError(_field_env_name(loc), msg.removeprefix("Value error, ")))
+    return problems
+
+
+def _without_malformed(exc: ValidationError, overrides: dict[str, Any]) -> Settings | None:
+    """The settings with every malformed field at its default, or None when that fails."""
+    by_name: dict[str, str] = {}  # env name or field name -> field name
+    for field_name, info in Settings.model_fields.items():
+        by_name[field_name] = field_name
+        alias = info.validation_alias
+        for choice in alias.choices if isinstance(alias, AliasChoices) else [alias]:
+            if isinstance(choice, str):
+                by_name[choice] = field_name
+    defaults: dict[str, Any] = {}
+    for error in exc.errors():
+        loc = tuple(error.get("loc", ()))
+        known = by_name.get(str(loc[0])) if loc else None
+        if known is None:
+            return None
+        # keyed by the name that failed: the default then wins over that source's value
+        defaults[str(loc[0])] = Settings.model_fields[known].get_default(call_default_factory=True)
+    try:
+        return Settings(**{**overrides, **defaults})
+    except ValidationError:
+        return None

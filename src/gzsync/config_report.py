@@ -6,6 +6,10 @@ problem with the variable, what is wrong and what to do, says where settings wer
 from (the environment and the `.env` path, found or not), and adds "did you mean" hints
 for names in the environment or `.env` that are close to a setting but not one
 (`AUTH_PASWORD`, `zoho_dc`).
+
+A command that syncs gets malformed and missing values in one list
+(:func:`gzsync.config.load_sync_settings`): the missing ones are found on the settings read
+with each malformed value at its default.
 """
 
 from __future__ import annotations

@@ -49,3 +49,34 @@ def test_a_wrong_case_name_is_a_near_miss(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "BASE_URL: is not set" in result.stderr
     assert "did you mean Base_Url" in result.stderr
+
+
+def test_malformed_and_missing_values_are_reported_in_one_pass(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("BASE_URL=http://127.0.0.1:9\nAUTH_PASWORD=secret-value\n")
+    env = {"TIMEOUT_MS": "soon", "ZOHO_CONCURRENCY": "11", "STATE_DB": str(tmp_path / "s.db")}
+    for command in (["run"], ["check"], ["ledger", "retry"]):
+        result = gzsync(*command, env=env, cwd=tmp_path)
+        assert result.returncode == 2, (command, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert lines[0].startswith("gzsync: 7 configuration problem(s)"), (command, lines)
+        assert f"settings read from the environment and {(tmp_path / '.env').resolve()}" in lines[0]
+        problems = {line.strip().split(":")[0]: line for line in lines[1:8]}
+        assert list(problems)[2:] == [  # the malformed ones first, then the missing ones
+            "AUTH_USERNAME",
+            "AUTH_PASSWORD",
+            "ZOHO_CLIENT_ID",
+            "ZOHO_CLIENT_SECRET",
+            "ZOHO_REFRESH_TOKEN",
+        ], command
+        assert set(list(problems)[:2]) == {"TIMEOUT_MS", "ZOHO_CONCURRENCY"}
+        assert (
+            "fix: set ZOHO_CONCURRENCY to a whole number from 1 to 10"
+            in problems["ZOHO_CONCURRENCY"]
+        )
+        assert "did you mean AUTH_PASWORD" in problems["AUTH_PASSWORD"]
+        assert "secret-value" not in result.stderr
+    # a command that does not sync still reports only what it reads
+    status = gzsync("status", env=env, cwd=tmp_path)
+    assert status.returncode == 2
+    assert status.stderr.startswith("gzsync: 2 configuration problem(s)")
+    assert "AUTH_USERNAME" not in status.stderr

@@ -49,7 +49,15 @@ def test_missing_variable_is_one_line_exit_2_before_any_network_call(tmp_path: P
 
 
 def test_malformed_value_names_the_variable(tmp_path: Path) -> None:
-    result = gzsync("run", env={"TIMEOUT_MS": "soon"}, cwd=tmp_path)
+    required = {
+        "BASE_URL": "http://127.0.0.1:9",
+        "AUTH_USERNAME": "u",
+        "AUTH_PASSWORD": "p",
+        "ZOHO_CLIENT_ID": "c",
+        "ZOHO_CLIENT_SECRET": "s",
+        "ZOHO_REFRESH_TOKEN": "r",
+    }
+    result = gzsync("run", env={**required, "TIMEOUT_MS": "soon"}, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("gzsync: TIMEOUT_MS:")
     assert len(result.stderr.strip().splitlines()) == 1

@@ -8,10 +8,9 @@ from typing import Annotated
 
 import typer
 
-from gzsync.cli.common import LogFormatOption, fail, print_json, settings_or_exit
+from gzsync.cli.common import LogFormatOption, print_json, settings_or_exit
 from gzsync.config import setting_names
 from gzsync.config_report import near_misses
-from gzsync.errors import GzsyncError
 from gzsync.ops.check import CheckResult, Problem, probe
 
 
@@ -48,12 +47,8 @@ def check_command(
     """
     from gzsync.cli.common import setup_logging
 
-    settings = settings_or_exit()
+    settings = settings_or_exit(for_sync=True)
     setup_logging(settings.debug, log_format, quiet)
-    try:
-        settings.require_sync()
-    except GzsyncError as exc:
-        fail(exc)
     result = probe(settings)
     result.problems[:0] = name_problems()
     if json_out:

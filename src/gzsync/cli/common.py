@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gzsync import logs
-from gzsync.config import Settings, load_settings
+from gzsync.config import Settings, load_settings, load_sync_settings
 from gzsync.errors import GzsyncError
 from gzsync.ops import words
 from gzsync.sync.progress import LogProgress, NoProgress, ProgressSink, RichProgress
@@ -43,9 +43,11 @@ def fail(error: GzsyncError | str, code: int | None = None) -> NoReturn:
     raise typer.Exit(exit_code)
 
 
-def settings_or_exit(**overrides: Any) -> Settings:
+def settings_or_exit(*, for_sync: bool = False, **overrides: Any) -> Settings:
+    """The settings, or exit 2 listing every problem; `for_sync`: also every value a sync
+    run needs, in the same pass (`run`, `check`, `schedule`, `ledger retry`)."""
     try:
-        return load_settings(**overrides)
+        return load_sync_settings(**overrides) if for_sync else load_settings(**overrides)
     except GzsyncError as exc:
         fail(exc)
 

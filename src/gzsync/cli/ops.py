@@ -472,12 +472,8 @@ def ledger_retry_command(
     """
     from gzsync.cli.common import finish, progress_for, setup_logging
 
-    settings = settings_or_exit()
-    if not mark_only:
-        try:
-            settings.require_sync()  # before marking: a config error changes nothing
-        except GzsyncError as exc:
-            fail(exc)
+    # before marking: a config error changes nothing
+    settings = settings_or_exit(for_sync=not mark_only)
     flt = _filter(entity, kind, reason, run_id, keys)
     with _store(settings) as store:
         if store is None:

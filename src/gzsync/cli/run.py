@@ -77,7 +77,7 @@ def run_command(
     error, 3 aborted (a service failed; nothing half-written), 75 another run holds the
     lock.
     """
-    settings = settings_or_exit()
+    settings = settings_or_exit(for_sync=True)
     setup_logging(settings.debug, log_format, quiet)
     try:
         options = RunOptions(

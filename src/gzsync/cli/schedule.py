@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from gzsync.cli.common import LogFormatOption, fail, settings_or_exit
-from gzsync.errors import ConfigError, GzsyncError
+from gzsync.errors import ConfigError
 from gzsync.ops.schedule import Scheduler, parse_every, stop_on_signals
 from gzsync.sync.options import RunOptions, parse_entities
 from gzsync.sync.report import RunReport
@@ -110,12 +110,8 @@ def schedule_command(
         )
     except ValueError as exc:
         fail(str(exc), code=2)
-    settings = settings_or_exit()
+    settings = settings_or_exit(for_sync=True)
     setup_logging(settings.debug, log_format, quiet)
-    try:
-        settings.require_sync()
-    except GzsyncError as exc:
-        fail(exc)
 
     def run_once() -> RunReport:
         progress = NoProgress() if quiet else LogProgress(every_s=60.0)
