@@ -3,7 +3,9 @@
 Everything is read from the store's run history (each run's JSON report), its ledger and its
 id cache, so the same views work on SQLite and on Catalyst NoSQL. Decisions:
 
-- **Budget** of a run: the report's `budget_s` when a version records it, else `MAX_DURATION`.
+- **Budget** of a run: the report's `budget_s` (the run's own budget: `--max-duration` /
+  `MAX_DURATION` or Catalyst's remaining execution time; null: the run had none). Only a
+  report from before `budget_s` existed falls back to today's `MAX_DURATION`.
 - **The day's credit allowance**: `ZOHO_DAILY_CREDITS` when set; otherwise estimated as the
   credits used that day plus the last `zoho_credits_remaining` Zoho reported that day.
 - **The ledger's `run` filter** keeps entries a run touched: last seen while it ran.
@@ -96,7 +98,7 @@ def run_row(record: RunRecord, default_budget_s: float | None = None) -> RunRow:
         status=record.status,
         dry_run=bool(report.get("dry_run", False)),
         duration_s=duration,
-        budget_s=_num(report.get("budget_s")) or default_budget_s,
+        budget_s=_num(report["budget_s"]) if "budget_s" in report else default_budget_s,
         counts=counts,
         written=sum(c["inserted"] + c["updated"] for c in counts.values()),
         failed=sum(c["rejected"] + c["failed"] for c in counts.values()),

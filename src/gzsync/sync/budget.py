@@ -3,6 +3,11 @@
 A run with a budget (`--max-duration`, or Catalyst's remaining execution time) stops
 *starting* batches once the budget is nearly spent and lets the in-flight ones finish, so it
 ends cleanly with everything it began committed; the next run carries on from there.
+
+:meth:`Budget.seconds` is the run's budget as the report records it (`budget_s`): the
+seconds the run may take, the lesser of `--max-duration` / `MAX_DURATION` and Catalyst's
+remaining execution time (seen at the first check, plus the time spent before it); None
+without either. Catalyst's stop margin is not taken off: it is the platform's limit.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class Budget:
         self._remaining_ms = remaining_ms
         self._margin = min(_MARGIN_CAP_S, max_duration_s * _MARGIN_SHARE) if max_duration_s else 0.0
         self.exhausted_at: float | None = None
+        self._platform_s: float | None = None  # Catalyst: seconds from the start to its limit
 
     @property
     def limited(self) -> bool:
@@ -41,6 +47,23 @@ class Budget:
     def elapsed(self) -> float:
         return self._clock() - self._start
 
+    def _left_s(self) -> float:
+        assert self._remaining_ms is not None
+        left = self._remaining_ms() / 1000.0
+        if self._platform_s is None:
+            self._platform_s = self.elapsed() + left
+        return left
+
+    def seconds(self) -> float | None:
+        """The run's budget in seconds (see the module docstring); None when unlimited."""
+        limits = [self._max] if self._max else []
+        if self._remaining_ms is not None:
+            if self._platform_s is None:  # never checked (nothing to write): ask now
+                self._left_s()
+            assert self._platform_s is not None
+            limits.append(self._platform_s)
+        return min(limits) if limits else None
+
     def exhausted(self) -> bool:
         """True once no new batch should start; stays True."""
         if self.exhausted_at is not None:
@@ -48,7 +71,7 @@ class Budget:
         spent = False
         if self._max is not None and self.elapsed() >= self._max - self._margin:
             spent = True
-        if self._remaining_ms is not None and self._remaining_ms() / 1000.0 < CATALYST_MARGIN_S:
+        if self._remaining_ms is not None and self._left_s() < CATALYST_MARGIN_S:
             spent = True
         if spent:
             self.exhausted_at = self.elapsed()

@@ -141,6 +141,7 @@ async def _run(
             with contextlib.suppress(StateError):  # diagnostics: never what fails a run
                 ctx.quality.flush()
             progress.close()
+            report.budget_s = budget.seconds()
             report.galaxy_calls = galaxy.calls
             report.zoho_calls = dict(zoho.stats.calls)
             report.zoho_credits = zoho.stats.credits

@@ -81,6 +81,9 @@ class RunReport:
     galaxy_calls: int = 0
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase
     duration_s: float = 0.0
+    #: seconds the run could take (`--max-duration` / `MAX_DURATION`, Catalyst's remaining
+    #: execution time, the lesser); None without a budget
+    budget_s: float | None = None
     warnings: list[str] = field(default_factory=list)
     #: ledger entries after the run that every run retries (`failed`, `waiting_parent`)
     ledger_transient: int = 0
@@ -138,6 +141,7 @@ class RunReport:
             "galaxy_calls": self.galaxy_calls,
             "phases": {k: round(v, 3) for k, v in self.phases.items()},
             "duration_s": round(self.duration_s, 3),
+            "budget_s": None if self.budget_s is None else round(self.budget_s, 3),
             "warnings": list(self.warnings[:50]),
             "ledger_transient": self.ledger_transient,
             "ledger_new_rejections": self.ledger_new_rejections,
