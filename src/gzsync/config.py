@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     watermark_reread: int = Field(100_000, ge=0, validation_alias="WATERMARK_REREAD")
     max_duration_s: float | None = Field(None, gt=0, validation_alias="MAX_DURATION")
     lock_ttl_s: int = Field(900, gt=0, validation_alias="LOCK_TTL")
+    # `gzsync reconcile --repair`: what to do with a Zoho record whose Galaxy key is gone
+    orphan_action: Literal["report", "tag"] = Field("report", validation_alias="ORPHAN_ACTION")
 
     # State
     state_backend: Literal["sqlite", "catalyst"] = Field("sqlite", validation_alias="STATE_BACKEND")

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from gzsync import __version__
-from gzsync.cli import catalyst_cmd, check, demo, ops, run, sandbox, schedule
+from gzsync.cli import catalyst_cmd, check, demo, ops, reconcile_cmd, run, sandbox, schedule
 
 app = typer.Typer(
     name="gzsync",
@@ -54,6 +54,7 @@ app.add_typer(ops.ledger_app, name="ledger")
 app.command("report")(ops.report_command)
 app.command("schedule", epilog=schedule.EPILOG)(schedule.schedule_command)
 app.add_typer(catalyst_cmd.catalyst_app, name="catalyst")
+app.command("reconcile")(reconcile_cmd.reconcile_command)
 
 
 def main() -> None:

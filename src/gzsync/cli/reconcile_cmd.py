@@ -1,0 +1,118 @@
+"""`gzsync reconcile`: does Zoho hold exactly what Galaxy holds? Find the drift, repair it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from gzsync.cli.common import LogFormatOption, fail, print_json, settings_or_exit, setup_logging
+from gzsync.cli.common import stderr as console
+from gzsync.errors import GzsyncError
+from gzsync.reconcile import ReconcileOptions, ReconcileReport, reconcile
+from gzsync.reconcile.classify import CLASSES
+from gzsync.reconcile.html import render_reconcile_html
+from gzsync.sync.options import parse_entities
+
+
+def reconcile_command(
+    entities: Annotated[
+        str,
+        typer.Option(
+            "--entities", help="What to compare: accounts (customers and affiliates), contacts."
+        ),
+    ] = "accounts,contacts",
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (streams, samples, ...).")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Also write an HTML page to this file.")
+    ] = None,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Re-send missing, stale, drifted and link_wrong records through the normal "
+            "write path; orphans follow ORPHAN_ACTION; duplicates are only listed.",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="With --repair: count what would be sent, send nothing."),
+    ] = False,
+    max_duration: Annotated[
+        float | None,
+        typer.Option(
+            "--max-duration",
+            help="Time budget in seconds; a stopped reconcile resumes on the next call.",
+            min=1,
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stderr.")] = False,
+    log_format: LogFormatOption = "text",
+) -> None:
+    """Compare the whole of each stream in Galaxy and Zoho and classify every key:
+    missing, stale, drifted, orphan, duplicate, link_wrong, unkeyed.
+
+    Exit codes: 0 Zoho matches Galaxy (with --repair: everything repairable was repaired;
+    also a stop at the time budget), 1 differences remain, 2 configuration error,
+    3 aborted (a service failed), 75 a sync holds the lock.
+    """
+    settings = settings_or_exit()
+    setup_logging(settings.debug, log_format, quiet)
+    try:
+        options = ReconcileOptions(
+            entities=parse_entities(entities),
+            repair=repair,
+            dry_run=dry_run,
+            max_duration_s=max_duration,
+        )
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    try:
+        report = reconcile(settings, options)
+    except GzsyncError as exc:
+        fail(exc)
+    data = report.to_json()
+    if output is not None:
+        output.write_text(render_reconcile_html(data), encoding="utf-8")
+    if json_out:
+        print_json(data)
+    if not quiet and log_format != "json":
+        _render(report)
+    raise typer.Exit(report.exit_code)
+
+
+def _render(report: ReconcileReport) -> None:
+    data = report.to_json()
+    table = Table(title=f"gzsync reconcile: {data['status']}")
+    table.add_column("stream")
+    table.add_column("keys", justify="right")
+    for cls in CLASSES:
+        table.add_column(cls, justify="right")
+    for stream, counts in data["streams"].items():
+        table.add_row(
+            stream, str(data["checked"].get(stream, 0)), *(str(counts[c]) for c in CLASSES)
+        )
+    console.print(table)
+    for stream, repaired in data["repaired"].items():
+        console.print(
+            f"{stream}: re-sent {repaired['sent']}, confirmed {repaired['confirmed']}, "
+            f"to the ledger {repaired['ledgered']}, orphans tagged {repaired['tagged']}"
+            + (" (dry run)" if report.dry_run else ""),
+            highlight=False,
+        )
+    for merge in data["merge_candidates"][:20]:
+        console.print(
+            f"duplicate {merge['stream']} {merge['key']}: merge Zoho ids {', '.join(merge['ids'])}",
+            highlight=False,
+        )
+    console.print(
+        f"Zoho calls {data['zoho_calls']} ({data['zoho_credits']} credits) · "
+        f"Galaxy calls {data['galaxy_calls']} · {data['duration_s']} s",
+        highlight=False,
+    )
+    if report.message:
+        console.print(report.message, highlight=False)
