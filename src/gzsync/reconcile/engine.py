@@ -94,8 +94,11 @@ def reconcile(
     *,
     store: StateStore | None = None,
     workdir: Path | None = None,
+    budget: Budget | None = None,
 ) -> ReconcileReport:
-    """Run one reconcile; raises ConfigError (exit 2) or LockHeldError (exit 75) only."""
+    """Run one reconcile; raises ConfigError (exit 2) or LockHeldError (exit 75) only.
+
+    `budget` replaces the one built from `--max-duration` / MAX_DURATION (tests)."""
     settings.require_sync()
     _register_secrets(settings)
     with contextlib.ExitStack() as stack:
@@ -109,12 +112,16 @@ def reconcile(
                 workdir = settings.state_db.parent / "reconcile"
             else:
                 workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        return asyncio.run(_reconcile(settings, options, store, workdir))
+        return asyncio.run(_reconcile(settings, options, store, workdir, budget))
     raise AssertionError("unreachable")  # pragma: no cover - for type checkers
 
 
 async def _reconcile(
-    settings: Settings, options: ReconcileOptions, store: StateStore, workdir: Path
+    settings: Settings,
+    options: ReconcileOptions,
+    store: StateStore,
+    workdir: Path,
+    budget: Budget | None,
 ) -> ReconcileReport:
     report = ReconcileReport(
         repair=options.repair, dry_run=options.dry_run, orphan_action=settings.orphan_action
@@ -128,7 +135,8 @@ async def _reconcile(
         tokens = token_source(settings, store)
         zoho = zoho_client(settings, tokens)
         keeper = asyncio.create_task(_keep_lock(store, owner, settings.lock_ttl_s))
-        budget = Budget(max_duration_s=options.max_duration_s or settings.max_duration_s)
+        if budget is None:
+            budget = Budget(max_duration_s=options.max_duration_s or settings.max_duration_s)
         job = _Job(settings, options, store, index, zoho, budget, report)
         try:
             if await job.read(galaxy):
