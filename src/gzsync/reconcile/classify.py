@@ -158,7 +158,7 @@ def same_value(got: Any, want: Any) -> bool:
     if want is None or want == "":
         return got is None or got == ""
     if isinstance(want, bool) or isinstance(got, bool):
-        return bool(got == want)
+        return type(got) is type(want) and got == want
     if isinstance(want, int | float):
         try:
             number = float(got)
