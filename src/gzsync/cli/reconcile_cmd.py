@@ -88,14 +88,13 @@ def reconcile_command(
 def _render(report: ReconcileReport) -> None:
     data = report.to_json()
     table = Table(title=f"gzsync reconcile: {data['status']}")
-    table.add_column("stream")
-    table.add_column("keys", justify="right")
+    table.add_column("class")
+    streams = list(data["streams"])
+    for stream in streams:
+        table.add_column(stream, justify="right")
+    table.add_row("keys compared", *(str(data["checked"].get(s, 0)) for s in streams))
     for cls in CLASSES:
-        table.add_column(cls, justify="right")
-    for stream, counts in data["streams"].items():
-        table.add_row(
-            stream, str(data["checked"].get(stream, 0)), *(str(counts[c]) for c in CLASSES)
-        )
+        table.add_row(cls, *(str(data["streams"][s][cls]) for s in streams))
     console.print(table)
     for stream, repaired in data["repaired"].items():
         console.print(
