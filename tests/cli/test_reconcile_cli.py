@@ -69,3 +69,15 @@ def test_reconcile_unknown_entity_is_a_usage_error(tmp_path: Path) -> None:
     result = gzsync("reconcile", "--entities", "quotes", env={"STATE_DB": "x"}, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
+
+
+def test_demo_drift_shows_reconcile_finding_and_repairing_every_class(tmp_path: Path) -> None:
+    result = gzsync("demo", "--customers", "200", "--drift", "--json", cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    drift = json.loads(result.stdout)["drift"]
+    assert drift["ok"] is True
+    for stream in ("accounts", "contacts"):
+        assert drift["found"][stream] == drift["made"][stream]
+        assert all(drift["made"][stream][c] == 1 for c in CLASSES)
+        assert drift["after"][stream]["missing"] == 0
+    assert drift["repaired"]["accounts"]["confirmed"] == 4

@@ -10,6 +10,7 @@ import typer
 
 from gzsync import logs
 from gzsync.cli.common import print_json, render_report, stderr
+from gzsync.cli.reconcile_cmd import run_drift_demo
 from gzsync.config import Settings
 from gzsync.sync.options import RunOptions
 from gzsync.sync.pipeline import run_sync
@@ -20,6 +21,14 @@ def demo_command(
     customers: Annotated[int, typer.Option(help="Customers in the Galaxy sandbox.", min=10)] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the generated data.")] = 1,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    drift: Annotated[
+        bool,
+        typer.Option(
+            "--drift",
+            help="Then tamper with Zoho as a CRM user would and watch `gzsync reconcile` "
+            "find and repair every class.",
+        ),
+    ] = False,
 ) -> None:
     """Show a whole sync with no configuration at all.
 
@@ -55,6 +64,7 @@ def demo_command(
             zoho_accounts=zoho.records("Accounts"),
             zoho_contacts=zoho.records("Contacts"),
         )
+        drifted = run_drift_demo(settings, galaxy, urls.zoho_api_url, quiet=True) if drift else {}
     if json_out:
         print_json(
             {
@@ -62,6 +72,7 @@ def demo_command(
                 "changed": {k: len(v) for k, v in touched.items()},
                 "incremental": incremental.to_json(),
                 "parity": {"ok": parity.ok, "summary": parity.summary(), "checked": parity.checked},
+                **({"drift": drifted} if drift else {}),
             }
         )
     else:
@@ -79,4 +90,6 @@ def demo_command(
                 "sandbox generates about 1% bad rows (see `gzsync ledger`).",
                 highlight=False,
             )
-    raise typer.Exit(0 if parity.ok else 1)
+        if drift:
+            stderr.print(("OK: " if drifted["ok"] else "FAILED: ") + drifted["summary"])
+    raise typer.Exit(0 if parity.ok and drifted.get("ok", True) else 1)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from gzsync.cli.common import LogFormatOption, fail, print_json, settings_or_exit, setup_logging
 from gzsync.cli.common import stderr as console
+from gzsync.config import Settings
 from gzsync.errors import GzsyncError
 from gzsync.reconcile import ReconcileOptions, ReconcileReport, reconcile
-from gzsync.reconcile.classify import CLASSES
+from gzsync.reconcile.classify import CLASSES, REPAIRED
 from gzsync.reconcile.html import render_reconcile_html
+from gzsync.reconcile.report import STREAMS
+from gzsync.sandbox.drift import CrmUser, make_drift
 from gzsync.sync.options import parse_entities
 
 
@@ -115,3 +118,47 @@ def _render(report: ReconcileReport) -> None:
     )
     if report.message:
         console.print(report.message, highlight=False)
+
+
+def run_drift_demo(
+    settings: Settings, galaxy: Any, zoho_api_url: str, *, quiet: bool
+) -> dict[str, Any]:
+    """`gzsync demo --drift`: a CRM user tampers with Zoho through its API (every class
+    once per stream), then reconcile finds it, repairs it, and finds nothing left to repair."""
+    with CrmUser(zoho_api_url) as user:
+        drift = make_drift(
+            user,
+            customers=galaxy.rows(settings.galaxy_customers_view),
+            affiliates=galaxy.rows(settings.galaxy_affiliates_view),
+            contacts=galaxy.rows(settings.galaxy_contacts_view),
+        )
+    found = reconcile(settings, ReconcileOptions())
+    repaired = reconcile(settings, ReconcileOptions(repair=True))
+    after = reconcile(settings, ReconcileOptions())
+    made = {s: {c: len(getattr(drift, s).get(c, ())) for c in CLASSES} for s in STREAMS}
+    exact = all(found.counts(s).counts == made[s] for s in STREAMS)
+    converged = all(after.counts(s).counts[c] == 0 for s in STREAMS for c in REPAIRED)
+    if not quiet:
+        console.print("A CRM user changed Zoho: every class once per stream.", highlight=False)
+        for title, report in (("found", found), ("repaired", repaired), ("after", after)):
+            console.print(f"reconcile ({title}):", highlight=False)
+            _render(report)
+        console.print(
+            ("OK: " if exact and converged else "FAILED: ")
+            + f"found exactly what was made: {exact}; nothing left to repair: {converged}",
+            highlight=False,
+        )
+    return {
+        "ok": exact and converged,
+        "summary": (
+            f"a CRM user made {sum(sum(m.values()) for m in made.values())} differences "
+            "(every class, both streams); reconcile found "
+            f"{'exactly those' if exact else 'OTHERS'}; "
+            f"after --repair {'nothing is left to repair' if converged else 'SOME ARE LEFT'} "
+            "(orphans, duplicates and hand-made records stay for a person)"
+        ),
+        "made": made,
+        "found": found.to_json()["streams"],
+        "repaired": repaired.to_json()["repaired"],
+        "after": after.to_json()["streams"],
+    }
