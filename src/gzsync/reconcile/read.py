@@ -27,6 +27,8 @@ from functools import partial
 from typing import Any
 
 from gzsync.galaxy.client import GalaxyClient
+from gzsync.mapping import normalize
+from gzsync.mapping.normalize import InvalidValue
 from gzsync.mapping.records import Mapped, map_affiliate, map_contact, map_customer
 from gzsync.mapping.tables import AFFILIATE, CONTACT, CUSTOMER, Table
 from gzsync.reconcile.index import ReconcileIndex
@@ -132,8 +134,7 @@ async def read_zoho_page(
 
 def _record(spec: ModuleSpec, row: Mapping[str, Any]) -> tuple[Any, ...]:
     """(id, key, rev, fields, link, status) of one COQL row; the key as the mapping spells it."""
-    raw_key = row.get(spec.key_field)
-    key = raw_key.strip().upper() if isinstance(raw_key, str) and raw_key.strip() else None
+    key = _key(row.get(spec.key_field))
     fields = {f: row.get(f) for f in spec.fields if f not in (spec.key_field, "Rev_Number")}
     status = row.get(STATUS_FIELD)
     return (
@@ -144,6 +145,16 @@ def _record(spec: ModuleSpec, row: Mapping[str, Any]) -> tuple[Any, ...]:
         _lookup_id(row.get(spec.link_field)),
         status if isinstance(status, str) else None,
     )
+
+
+def _key(value: Any) -> str | None:
+    """A Zoho key spelled as the mapping spells Galaxy's (trimmed, upper-cased)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return normalize.identifier(value)
+    except InvalidValue:
+        return value.strip().upper() or None
 
 
 def _as_rev(value: Any) -> int | None:
