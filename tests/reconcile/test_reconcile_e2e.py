@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from tests.e2e.helpers import Env, assert_parity, ledger, parity, sync
 
 from gzsync.reconcile import ReconcileOptions, ReconcileReport, reconcile
@@ -186,3 +187,20 @@ def test_a_sync_after_a_stopped_reconcile_makes_it_start_over(env: Env) -> None:
     again = _reconcile(env)
     assert not again.resumed
     assert again.status == "complete"
+
+
+def test_a_running_sync_holds_the_lock_and_reconcile_waits_for_it(env: Env) -> None:
+    from gzsync.errors import LockHeldError
+    from gzsync.state.sqlite import open_sqlite_store
+
+    sync(env)
+    store = open_sqlite_store(env.state_db)
+    try:
+        store.acquire_lock("a sync elsewhere", 60)
+        with pytest.raises(LockHeldError) as raised:
+            _reconcile(env)
+        assert raised.value.exit_code == 75
+    finally:
+        store.release_lock("a sync elsewhere")
+        store.close()
+    assert _reconcile(env).status == "complete"
