@@ -264,9 +264,10 @@ class _Job:
                 last, finished = await read_zoho_page(self.zoho, index, spec, last, status=self.tag)
                 if last is not None:
                     index.put(f"zoho_last:{spec.module}", last)
-                # Each page's response (~1 MB) stays reachable from a reference cycle in the
-                # HTTP retry path until the cyclic collector runs, which big byte strings do
-                # not trigger: collect now, or memory grows by a page per call (measured).
+                # httpx's Response and its BoundAsyncStream refer to each other, so each
+                # page's ~1 MB response lives until the cyclic collector runs, which big byte
+                # strings do not trigger: collect now, or memory grows a page per call
+                # (measured: 148 MB instead of 89 MB at 200,000 customers).
                 gc.collect()
             index.put(f"zoho_done:{spec.module}", "1")
         return True
