@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     affiliate_full_read_every: int = Field(12, ge=1, validation_alias="AFFILIATE_FULL_READ_EVERY")
     max_duration_s: float | None = Field(None, gt=0, validation_alias="MAX_DURATION")
     lock_ttl_s: int = Field(900, gt=0, validation_alias="LOCK_TTL")
+    # `gzsync reconcile --repair`: what to do with a Zoho record whose Galaxy key is gone
+    orphan_action: Literal["report", "tag"] = Field("report", validation_alias="ORPHAN_ACTION")
 
     # Mapping rules (gzsync.mapping.rules)
     number_decimal: Literal["comma", "dot"] = Field("comma", validation_alias="NUMBER_DECIMAL")

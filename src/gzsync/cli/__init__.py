@@ -24,6 +24,7 @@ from gzsync.cli import (
     metrics_cmd,
     ops,
     quality,
+    reconcile_cmd,
     run,
     sandbox,
     schedule,
@@ -74,6 +75,7 @@ app.add_typer(state_cmd.state_app, name="state")
 app.command("serve")(console_cmd.serve_command)
 app.command("metrics")(metrics_cmd.metrics_command)
 app.command("alerts")(alerts_cmd.alerts_command)
+app.command("reconcile")(reconcile_cmd.reconcile_command)
 
 
 def main() -> None:

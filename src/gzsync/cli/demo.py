@@ -9,6 +9,7 @@ import typer
 
 from gzsync import logs
 from gzsync.cli.common import print_json, render_report, stderr
+from gzsync.cli.reconcile_cmd import run_drift_demo
 from gzsync.config import Settings
 from gzsync.sync.options import RunOptions
 from gzsync.sync.pipeline import run_sync
@@ -40,6 +41,14 @@ def demo_command(
             file_okay=False,
         ),
     ] = DEMO_STATE_DIR,
+    drift: Annotated[
+        bool,
+        typer.Option(
+            "--drift",
+            help="Then tamper with Zoho as a CRM user would and watch `gzsync reconcile` "
+            "find and repair every class.",
+        ),
+    ] = False,
 ) -> None:
     """Show a whole sync with no configuration at all.
 
@@ -78,6 +87,7 @@ def demo_command(
             zoho_accounts=zoho.records("Accounts"),
             zoho_contacts=zoho.records("Contacts"),
         )
+        drifted = run_drift_demo(settings, galaxy, urls.zoho_api_url, quiet=True) if drift else {}
     if json_out:
         print_json(
             {
@@ -85,6 +95,7 @@ def demo_command(
                 "changed": {k: len(v) for k, v in touched.items()},
                 "incremental": incremental.to_json(),
                 "parity": {"ok": parity.ok, "summary": parity.summary(), "checked": parity.checked},
+                **({"drift": drifted} if drift else {}),
             }
         )
     else:
@@ -102,10 +113,12 @@ def demo_command(
                 "sandbox generates about 1% bad rows.",
                 highlight=False,
             )
+        if drift:
+            stderr.print(("OK: " if drifted["ok"] else "FAILED: ") + drifted["summary"])
         stderr.print(
             f"The demo's state is in {state_db} (replaced by the next demo). Look at it with: "
             f"STATE_DB={state_db} gzsync ledger",
             highlight=False,
             soft_wrap=True,
         )
-    raise typer.Exit(0 if parity.ok else 1)
+    raise typer.Exit(0 if parity.ok and drifted.get("ok", True) else 1)

@@ -10,6 +10,9 @@ Routes (shapes from `reference/zoho-crm-api.md`):
     GET  /crm/v8/settings/fields?module=    field metadata
     GET  /crm/v8/{module}?ids=&fields=      `fields` mandatory; also a plain list read
     GET  /crm/v8/{module}/{id}
+    POST /crm/v8/{module}                   insert, at most 100 records (a CRM user's write)
+    PUT  /crm/v8/{module}/{id}              update one record by id
+    DELETE /crm/v8/{module}?ids=            delete, at most 100 ids
     GET  /crm/v2/{module}?fields=&sort_by=&sort_order=&per_page=&page=   sort by any field
     /__sandbox/...                          control and inspection (not part of Zoho)
 
@@ -36,6 +39,15 @@ Decisions where the reference is silent or UNCONFIRMED (see also `zoho_records`,
 - **Calls and faults by name**: `token`, `upsert` (+ `upsert:<Module>`), `coql`,
   `records` (v8 reads), `fields`, and `v2` for v2 reads, which also answer to the fault
   name `records`.
+- **A CRM user's writes** (`gzsync reconcile` tests and `gzsync demo --drift` tamper with
+  Zoho through them): insert answers 201 when every record was added, 207 mixed, 400 all
+  failed, each with the `data` array (upsert's record shapes, `message: record added`);
+  update by id takes `{"data": [one record]}` and answers 200 or 400 with a one-element
+  `data`; delete takes `ids` (comma-separated, at most 100; more is 400 `LIMIT_EXCEEDED`,
+  none is 400 `REQUIRED_PARAM_MISSING`) and answers one `data` entry per id: `SUCCESS`
+  with `details.id` and `message: record deleted`, or `INVALID_DATA` for an unknown id
+  (200 / 207 / 400 as above). Credits: insert and update 1 per 10 records, delete 1.
+  They count as the calls `insert`, `update`, `delete`.
 - **Unknown URLs** are 404 `INVALID_URL_PATTERN`, a wrong method 405
   `INVALID_REQUEST_METHOD` (Zoho answers it with 400; 405 keeps Starlette's semantics).
 """
@@ -81,7 +93,7 @@ MAX_UPSERT_RECORDS = 100
 MAX_PER_PAGE = 200
 MAX_LIST_FIELDS = 50
 CALL_NAMES = ("token", "upsert", "upsert:Accounts", "upsert:Contacts", "coql", "records",
-              "fields", "v2")  # fmt: skip
+              "fields", "v2", "insert", "update", "delete")  # fmt: skip
 SCOPE = "ZohoCRM.modules.ALL ZohoCRM.settings.fields.ALL ZohoCRM.coql.READ"
 THROTTLE_BODY = {
     "error_description": "You have made too many requests continuously. "
@@ -359,6 +371,95 @@ async def _prepare_upsert(request: Request, state: ZohoState) -> Prepared | Resp
         return _json({"data": outcome.results}, outcome.http_status)
 
     return Prepared(max(1, math.ceil(len(data) / 10)), len(data), respond)
+
+
+# --- a CRM user's writes: insert, update by id, delete -----------------------------------
+
+
+async def insert(request: Request) -> Response:
+    """`POST /crm/v8/{module}`: new records, no matching."""
+    return await _serve_api(request, ["insert"], _prepare_insert)
+
+
+async def _records_body(request: Request, limit: int) -> list[Any] | Response:
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return _bad("INVALID_DATA", "body is not a valid JSON")
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list) or not data:
+        return _bad(
+            "MANDATORY_NOT_FOUND",
+            "required field not found",
+            {"api_name": "data", "json_path": "$.data"},
+        )
+    if len(data) > limit:
+        return _bad(
+            "LIMIT_EXCEEDED",
+            "Record insertion limit has been exceeded.",
+            {"limit": limit, "api_name": "data", "json_path": "$.data"},
+        )
+    return data
+
+
+async def _prepare_insert(request: Request, state: ZohoState) -> Prepared | Response:
+    module = request.path_params["module"]
+    if module not in MODULES:
+        return _invalid_module()
+    data = await _records_body(request, MAX_UPSERT_RECORDS)
+    if isinstance(data, Response):
+        return data
+
+    def respond() -> Response:
+        outcome = state.crm.insert(module, data)
+        return _json({"data": outcome.results}, outcome.http_status)
+
+    return Prepared(max(1, math.ceil(len(data) / 10)), len(data), respond)
+
+
+async def update_one(request: Request) -> Response:
+    """`PUT /crm/v8/{module}/{id}`: change one record's fields."""
+    return await _serve_api(request, ["update"], _prepare_update)
+
+
+async def _prepare_update(request: Request, state: ZohoState) -> Prepared | Response:
+    module = request.path_params["module"]
+    if module not in MODULES:
+        return _invalid_module()
+    data = await _records_body(request, 1)
+    if isinstance(data, Response):
+        return data
+    record_id = request.path_params["record_id"]
+
+    def respond() -> Response:
+        outcome = state.crm.update(module, record_id, data[0])
+        return _json({"data": outcome.results}, outcome.http_status)
+
+    return Prepared(1, 1, respond)
+
+
+async def delete_records(request: Request) -> Response:
+    """`DELETE /crm/v8/{module}?ids=...`."""
+    return await _serve_api(request, ["delete"], _prepare_delete)
+
+
+async def _prepare_delete(request: Request, state: ZohoState) -> Prepared | Response:
+    module = request.path_params["module"]
+    if module not in MODULES:
+        return _invalid_module()
+    ids = [i.strip() for i in request.query_params.get("ids", "").split(",") if i.strip()]
+    if not ids:
+        return _bad(
+            "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", {"param": "ids"}
+        )
+    if len(ids) > MAX_UPSERT_RECORDS:
+        return _bad("LIMIT_EXCEEDED", "limit exceeded", {"param": "ids", "limit": 100})
+
+    def respond() -> Response:
+        outcome = state.crm.delete(module, ids)
+        return _json({"data": outcome.results}, outcome.http_status)
+
+    return Prepared(1, len(ids), respond)
 
 
 # --- COQL --------------------------------------------------------------------------------
@@ -672,7 +773,10 @@ def create_zoho_app(
         Route("/crm/v8/settings/fields", fields, methods=["GET"]),
         Route("/crm/v8/{module}/upsert", upsert, methods=["POST"]),
         Route("/crm/v8/{module}/{record_id}", record_v8, methods=["GET"]),
+        Route("/crm/v8/{module}/{record_id}", update_one, methods=["PUT"]),
         Route("/crm/v8/{module}", records_v8, methods=["GET"]),
+        Route("/crm/v8/{module}", insert, methods=["POST"]),
+        Route("/crm/v8/{module}", delete_records, methods=["DELETE"]),
         Route("/crm/v2/{module}", records_v2, methods=["GET"]),
         Route("/__sandbox/records/{module}", control_records, methods=["GET", "DELETE"]),
         Route("/__sandbox/stats", control_stats, methods=["GET"]),

@@ -25,6 +25,11 @@ Decisions where the reference (`zoho-crm-api.md`) is silent or UNCONFIRMED:
   does by default. When the system field matches several records, the oldest one wins.
 - **Same key twice in one batch**: records are processed in input order, so the second
   one updates the record the first inserted (`action: update`).
+- **A CRM user's writes** (insert, update by id, delete): insert never matches an existing
+  record (a user-unique value another record holds is `DUPLICATE_DATA`); update changes
+  only the fields given; an unknown id is `INVALID_DATA` "the id given seems to be
+  invalid" with `details.id`. Deleting an Account leaves its Contacts' lookups pointing at
+  the gone id (what the sync's lookup repair is for).
 - **Unique conflict**: a user-unique value held by a record other than the one being
   written is `DUPLICATE_DATA` with `details.api_name` and `details.duplicate_record`.
 - **Ids** are 19-digit numeric strings, increasing, from a seeded counter shared by all
@@ -128,6 +133,7 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("Turnover_LY", "currency", 16, custom=True),
         _text("SALESNAME", custom=True),
         FieldSpec("Affiliate_To", "lookup", 0, custom=True, lookup_module="Accounts"),
+        _text("Galaxy_Status", 40, custom=True),  # `gzsync reconcile` tags orphans here
         *_system_fields(),
     ),
     "Contacts": (
@@ -140,6 +146,7 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("Account_Name", "lookup", 0, lookup_module="Accounts"),
         _text("Galaxy_Contact_ID", unique=True, custom=True),
         FieldSpec("Rev_Number", "integer", 9, custom=True),
+        _text("Galaxy_Status", 40, custom=True),  # `gzsync reconcile` tags orphans here
         *_system_fields(),
     ),
 }
@@ -279,6 +286,7 @@ class UpsertOutcome:
     """The per-record results of one upsert call, in input order."""
 
     results: list[dict[str, Any]]
+    created: bool = False  # an insert: 201 when every record was added
 
     @property
     def succeeded(self) -> int:
@@ -286,10 +294,11 @@ class UpsertOutcome:
 
     @property
     def http_status(self) -> int:
-        """200 all succeeded, 207 some failed, 400 all failed (the body keeps `data`)."""
+        """200 all succeeded (201 for an insert), 207 some failed, 400 all failed (the body
+        keeps `data`)."""
         ok = self.succeeded
         if ok == len(self.results):
-            return 200
+            return 201 if self.created else 200
         return 207 if ok else 400
 
 
@@ -408,6 +417,98 @@ class CrmStore:
                     },
                 )
         return self._write(table, values, target, match_field, now)
+
+    # -- what a CRM user does through the API (insert, update by id, delete) ---------------
+
+    def insert(self, module: str, data: Sequence[Any]) -> UpsertOutcome:
+        """`POST /crm/v8/{module}`: each record is a new one (no matching); a user-unique
+        value another record holds is `DUPLICATE_DATA`, as for upsert."""
+        now = _now()
+        with self._lock:
+            return UpsertOutcome(
+                [self._insert_one(module, i, r, now) for i, r in enumerate(data)], created=True
+            )
+
+    def _insert_one(self, module: str, i: int, raw: Any, now: str) -> dict[str, Any]:
+        table = self.modules[module]
+        if not isinstance(raw, dict):
+            return _error("INVALID_DATA", "invalid data", {"json_path": f"$.data[{i}]"})
+        values, error = self._validate(table, i, raw)
+        if error is None:
+            error = self._conflict(table, i, values, None, module)
+        return error if error is not None else self._write(table, values, None, None, now)
+
+    def update(self, module: str, record_id: str, raw: Any) -> UpsertOutcome:
+        """`PUT /crm/v8/{module}/{id}`: change the fields given, keep the others."""
+        now = _now()
+        with self._lock:
+            table = self.modules[module]
+            if record_id not in table.records:
+                result = _error(
+                    "INVALID_DATA", "the id given seems to be invalid", {"id": record_id}
+                )
+            elif not isinstance(raw, dict):
+                result = _error("INVALID_DATA", "invalid data", {"json_path": "$.data[0]"})
+            else:
+                values, error = self._validate(table, 0, raw)
+                if error is None:
+                    error = self._conflict(table, 0, values, record_id, module)
+                result = error or self._write(table, values, record_id, None, now)
+            return UpsertOutcome([result])
+
+    def delete(self, module: str, ids: Sequence[str]) -> UpsertOutcome:
+        """`DELETE /crm/v8/{module}?ids=`: one result per id, in order."""
+        with self._lock:
+            table = self.modules[module]
+            results = []
+            for rid in ids:
+                if table.delete(rid):
+                    results.append(
+                        {
+                            "code": "SUCCESS",
+                            "details": {"id": rid},
+                            "message": "record deleted",
+                            "status": "success",
+                        }
+                    )
+                else:
+                    results.append(
+                        _error("INVALID_DATA", "the id given seems to be invalid", {"id": rid})
+                    )
+            return UpsertOutcome(results)
+
+    def _conflict(
+        self,
+        table: ModuleTable,
+        i: int,
+        values: Mapping[str, Any],
+        target: str | None,
+        module: str,
+    ) -> dict[str, Any] | None:
+        """Mandatory fields missing, or a user-unique value held by another record."""
+        for name in table.mandatory_fields:
+            missing = not _present(values.get(name))
+            if (target is None and missing) or (name in values and missing):
+                return _error(
+                    "MANDATORY_NOT_FOUND",
+                    "required field not found",
+                    {"api_name": name, "json_path": f"$.data[{i}].{name}"},
+                )
+        for field in table.unique_fields:
+            value = values.get(field)
+            owner = table.find(field, value) if _present(value) else None
+            if owner is not None and owner != target:
+                return _error(
+                    "DUPLICATE_DATA",
+                    "duplicate data",
+                    {
+                        "api_name": field,
+                        "json_path": f"$.data[{i}].{field}",
+                        "duplicate_record": {"id": owner, "module": {"api_name": module}},
+                        "more_records": False,
+                    },
+                )
+        return None
 
     def _validate(
         self, table: ModuleTable, i: int, raw: Mapping[str, Any]
