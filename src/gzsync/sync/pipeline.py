@@ -166,7 +166,9 @@ async def _keep_lock(ctx: RunContext) -> None:
     interval = min(30.0, ctx.settings.lock_ttl_s / 3)
     while True:
         await asyncio.sleep(interval)
-        ctx.heartbeat(force=True)
+        # in a worker thread: a remote store's refresh (and its retries) must not stall
+        # the Zoho calls in flight on the event loop
+        await asyncio.to_thread(ctx.heartbeat, force=True)
         if ctx.lock_lost is not None:
             return
 

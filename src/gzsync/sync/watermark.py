@@ -5,6 +5,13 @@ fresh machine, a lost state file) is Zoho's highest `Rev_Number` used — and th
 `WATERMARK_REREAD` revisions below it is read again, because Zoho's maximum can run ahead
 of what was really written (affiliates carry their card holder's revision and are written
 first). Re-reading costs credits, never correctness: upserts are idempotent.
+
+That fallback start is then **pinned** in the store as the stream's watermark before the
+stream's first upsert (:func:`pin_start`, once the reads succeeded): if the run stops before
+its first commit moves it (a state store that fails, a crash), the next run starts from the
+same place. Otherwise it would ask Zoho again, whose maximum has moved with this run's
+upserts, and skip the records this run rejected or failed (they are in neither Zoho nor the
+ledger yet). A dry run does not pin.
 """
 
 from __future__ import annotations
@@ -44,3 +51,10 @@ async def starting_point(
     if highest is None:
         return Start(None, "empty")
     return Start(max(0, highest - reread), "zoho")
+
+
+def pin_start(store: StateStore, stream: StreamName, start: Start) -> None:
+    """Before a stream's first write: make a fallback start the stored watermark."""
+    if start.source in ("zoho", "empty"):
+        # Revisions are positive: a watermark of 0 reads everything, as None does.
+        store.set_watermark(stream, start.rev or 0)
