@@ -118,7 +118,7 @@ def test_unreachable_console_is_a_state_error(
     import zcatalyst_sdk._http_client as http_client
 
     app = zcatalyst_sdk.initialize_app(name="gzsync-unreachable")
-    store = CatalystStore(app, table="any", retry=RetryPolicy.for_tests())
+    store = CatalystStore(app, table="any", retry=RetryPolicy(attempts=2, wait_initial=0))
     app.nosql()._requester._base_url = "http://127.0.0.1:9"  # discard port: refused
     monkeypatch.setattr(http_client, "DEFAULT_RETRY_CONFIG", None)
     with pytest.raises(StateError, match="ConnectionError"):

@@ -12,7 +12,7 @@ in the project's Catalyst services, through zcatalyst-sdk 1.4.0:
   `lock`              `lock`             `owner` (S), `expires_at` (N, epoch seconds)
   `wm`                stream             `rev` (N)
   `ledger#<stream>`   record key         `data` (S, the entry as JSON)
-  `ids#<module>`      `<ms>#<random>`    `ids` (S, JSON `{key: zoho id}`; "" = evicted)
+  `ids#<module>`      `<ms>#<n>#<tag>`   `ids` (S, JSON `{key: zoho id}`; "" = evicted)
   `runs`              `<ms>#<run_id>`    `data` (S, the run as JSON); newest = last sk
   `runid`             run id             `run_sk` (S): where the run's item lives
   ==================  =================  ==================================================
@@ -147,7 +147,8 @@ class CatalystStore:
         self._seq = 0
         self._buffer: dict[Key, _Write] = {}
         self._oldest: float | None = None  # monotonic time of the oldest buffered write
-        self._marks: dict[StreamName, tuple[int, int]] = {}  # stream -> (seq, watermark)
+        # stream -> the watermarks asked for, in order: (seq, revision)
+        self._marks: dict[StreamName, list[tuple[int, int]]] = {}
         self._broken: StateError | None = None
         # what this store knows while it holds the run lock (only the holder commits)
         self._owner: str | None = None
@@ -292,12 +293,10 @@ class CatalystStore:
         if self._wm is None:
             self._wm = self._read_watermarks()
         current = self._wm.get(stream)
-        pending = self._marks.get(stream)
-        floor = max(
-            current if current is not None else -1, pending[1] if pending is not None else -1
-        )
+        pending = self._marks.get(stream, [])
+        floor = max(current if current is not None else -1, pending[-1][1] if pending else -1)
         if rev > floor:
-            self._marks[stream] = (self._next_seq(), rev)
+            self._marks.setdefault(stream, []).append((self._next_seq(), rev))
             self._oldest = self._oldest or time.monotonic()
 
     def _read_watermarks(self) -> dict[StreamName, int | None]:
@@ -350,16 +349,21 @@ class CatalystStore:
             return True
         return self._oldest is not None and time.monotonic() - self._oldest >= self._flush_after_s
 
-    def _ready_marks(self) -> dict[StreamName, tuple[int, int]]:
-        """Watermarks whose earlier writes are all acknowledged."""
+    def _ready_marks(self) -> dict[StreamName, int]:
+        """Per stream, the highest watermark whose earlier writes are all acknowledged."""
         first = min((w.seq for w in self._buffer.values()), default=None)
-        return {s: m for s, m in self._marks.items() if first is None or m[0] < first}
+        ready: dict[StreamName, int] = {}
+        for stream, marks in self._marks.items():
+            revs = [rev for seq, rev in marks if first is None or seq < first]
+            if revs:
+                ready[stream] = max(revs)
+        return ready
 
     def _next_call(
         self,
     ) -> tuple[list[tuple[Key, _Write]], list[tuple[Key, _Write]], dict[StreamName, int]]:
         """The next call's writes (in buffer order) and the watermarks that may ride on it."""
-        marks = {s: rev for s, (_seq, rev) in self._ready_marks().items()}
+        marks = self._ready_marks()
         room = _WRITE_MAX - len(marks)
         chosen = list(self._buffer.items())[:room]
         puts = [(k, w) for k, w in chosen if w.item is not None]
@@ -390,8 +394,11 @@ class CatalystStore:
                 if self._buffer.get(key) is write and write.item is version:
                     del self._buffer[key]
             for stream, rev in marks.items():
-                if stream in self._marks and self._marks[stream][1] == rev:
-                    del self._marks[stream]
+                left = [m for m in self._marks.get(stream, []) if m[1] > rev]
+                if left:
+                    self._marks[stream] = left
+                else:
+                    self._marks.pop(stream, None)
                 if self._wm is not None:
                     current = self._wm.get(stream)
                     self._wm[stream] = rev if current is None else max(rev, current)
@@ -524,7 +531,8 @@ class CatalystStore:
             self._enqueue_pack(module, pack)
 
     def _enqueue_pack(self, module: str, pack: dict[str, str]) -> None:
-        sk = f"{round(self._clock() * 1000):016d}#{uuid.uuid4().hex[:12]}"
+        # time, then this store's order (packs of one millisecond), then a random tag
+        sk = f"{round(self._clock() * 1000):016d}#{self._next_seq():010d}#{uuid.uuid4().hex[:8]}"
         self._enqueue(
             (_ids_pk(module), sk), {"pk": _ids_pk(module), "sk": sk, "ids": json.dumps(pack)}
         )
@@ -582,20 +590,34 @@ class CatalystStore:
             if item is not None and item.get("owner") == owner:
                 request = {"keys": _keys(*_LOCK), "condition": _attr("owner", "equals", owner)}
                 # A failed condition: someone took it after it expired; not ours to release.
-                with contextlib.suppress(_ConditionFailed):
-                    self._call("lock release", self._table.delete_items, request)
+                self._conditional("lock release", "delete", request)
 
     def _lock_write(self, owner: str, expires_at: float, condition: dict[str, Any]) -> None:
         item = {"pk": "lock", "sk": "lock", "owner": owner, "expires_at": _num(expires_at)}
         request = {"item": _typed(item), "condition": condition, "return": "NEW"}
         # A failed condition is not an answer yet: the read below names the holder.
-        with contextlib.suppress(_ConditionFailed):
-            self._call("lock write", self._table.insert_items, request)
+        self._conditional("lock write", "insert", request)
         held = self._get_one(*_LOCK)
         if held is None or held.get("owner") != owner:
             holder = "unknown" if held is None else str(held.get("owner"))
             until = 0.0 if held is None else float(held.get("expires_at", 0))
             raise LockHeldError(holder, until)
+
+    def _conditional(self, operation: str, kind: str, request: dict[str, Any]) -> bool:
+        """One conditional insert or delete, retried (also when its item fails on its own);
+        False when the service refused the condition."""
+        method = self._table.insert_items if kind == "insert" else self._table.delete_items
+        for attempt in self._attempts(f"Catalyst {operation}"):
+            with attempt:
+                try:
+                    response = self._once(operation, method, request)
+                except _ConditionFailed:
+                    return False
+                answers = _answers(response, "create" if kind == "insert" else "delete")
+                if any(str(a.get("status", "success")) != "success" for a in answers):
+                    raise _Transient(f"Catalyst {operation}: the item failed")
+                return True
+        raise AssertionError("unreachable: stamina ends with a result or an exception")
 
     # -- run history ---------------------------------------------------------------------
     def run_started(self, run_id: str, started_at: float) -> None:
