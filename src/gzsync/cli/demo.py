@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,13 +21,18 @@ def demo_command(
     customers: Annotated[int, typer.Option(help="Customers in the Galaxy sandbox.", min=10)] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the generated data.")] = 1,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    catalyst: Annotated[
+        bool,
+        typer.Option("--catalyst", help="Keep the state in a local Catalyst console (NoSQL)."),
+    ] = False,
 ) -> None:
     """Show a whole sync with no configuration at all.
 
     Starts both sandboxes in-process, runs a full sync, changes 10% of the customers (and
     of the contacts) in Galaxy, runs an incremental sync, and checks that Zoho now holds
     exactly what Galaxy holds. Nothing leaves this machine; state lives in a temporary
-    folder. Exit code 0 when Zoho matches Galaxy.
+    folder (with --catalyst: in a local Catalyst console, through zcatalyst-sdk, as a
+    Catalyst Job function keeps it). Exit code 0 when Zoho matches Galaxy.
     """
     from gzsync.sandbox.galaxy import create_galaxy_app
     from gzsync.sandbox.parity import check_parity
@@ -38,8 +44,14 @@ def demo_command(
     zoho_app = create_zoho_app(seed=seed)
     galaxy = galaxy_app.state.galaxy
     zoho = zoho_app.state.zoho
-    with serve_sandboxes(galaxy_app, zoho_app) as urls, tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.from_values(**urls.env(), STATE_DB=Path(tmp) / "state.db")
+    with (
+        serve_sandboxes(galaxy_app, zoho_app) as urls,
+        tempfile.TemporaryDirectory() as tmp,
+        contextlib.ExitStack() as extra,
+    ):
+        console = _catalyst_console(extra) if catalyst else None
+        backend = {"STATE_BACKEND": "catalyst"} if console is not None else {}
+        settings = Settings.from_values(**urls.env(), STATE_DB=Path(tmp) / "state.db", **backend)
         stderr.print(
             f"Galaxy sandbox {urls.galaxy_url} with {customers} customers; "
             f"Zoho sandbox {urls.zoho_api_url}",
@@ -62,6 +74,7 @@ def demo_command(
                 "changed": {k: len(v) for k, v in touched.items()},
                 "incremental": incremental.to_json(),
                 "parity": {"ok": parity.ok, "summary": parity.summary(), "checked": parity.checked},
+                **({"catalyst": console.stats_json()} if console is not None else {}),
             }
         )
     else:
@@ -80,3 +93,20 @@ def demo_command(
                 highlight=False,
             )
     raise typer.Exit(0 if parity.ok else 1)
+
+
+def _catalyst_console(stack: contextlib.ExitStack) -> Any:
+    """Serve a Catalyst console for the demo and point zcatalyst-sdk at it; its state."""
+    try:
+        import zcatalyst_sdk  # noqa: F401 - only to fail early and clearly
+    except ImportError:
+        stderr.print("--catalyst needs zcatalyst-sdk: pip install 'gzsync[catalyst]'")
+        raise typer.Exit(2) from None
+    from gzsync.sandbox.catalyst import create_catalyst_app, point_sdk_at
+    from gzsync.sandbox.serve import ServedApp
+
+    app = create_catalyst_app()
+    served = stack.enter_context(ServedApp(app))
+    point_sdk_at(served.url)
+    stderr.print(f"Catalyst console {served.url} holds the state", highlight=False)
+    return app.state.console

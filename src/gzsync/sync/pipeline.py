@@ -155,9 +155,16 @@ async def _run(
     finally:
         report.duration_s = time.monotonic() - t0
         try:
-            store.run_finished(run_id, time.time(), report.to_json())
-        finally:
-            store.release_lock(owner)
+            try:
+                store.run_finished(run_id, time.time(), report.to_json())
+            finally:
+                store.release_lock(owner)
+        except StateError as exc:
+            # The store failed at the very end (it may be what stopped the run): the run
+            # still answers with its report, aborted (exit 3); the lock expires on its own.
+            report.status = "aborted"
+            report.message = report.message or logs.redact(str(exc))
+            log.error("could not record the run in the state store: %s", logs.redact(str(exc)))
     return report
 
 
