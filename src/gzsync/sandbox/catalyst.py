@@ -95,6 +95,7 @@ class ConsoleState:
     stats: Counter[str] = field(default_factory=Counter)
     bytes_in: int = 0
     bytes_out: int = 0
+    bytes_by_call: dict[str, list[int]] = field(default_factory=dict)  # name -> [in, out]
     throttled: int = 0
     latency_ms: float = 0.0
     replica_lag_s: float = 1.0
@@ -129,6 +130,7 @@ class ConsoleState:
     def reset_calls(self) -> None:
         self.calls.clear()
         self.stats.clear()
+        self.bytes_by_call.clear()
         self.bytes_in = self.bytes_out = self.throttled = 0
 
     def stats_json(self) -> dict[str, Any]:
@@ -138,6 +140,7 @@ class ConsoleState:
             "cache_calls": sum(n for k, n in self.stats.items() if k.startswith("cache:")),
             "bytes_in": self.bytes_in,
             "bytes_out": self.bytes_out,
+            "bytes_by_call": {k: list(v) for k, v in self.bytes_by_call.items()},
             "throttled": self.throttled,
             "peak_concurrency": self.gate.peak,
             "in_flight": self.gate.in_flight,
@@ -282,6 +285,9 @@ def create_catalyst_app(
         finally:
             console.gate.release()
         console.bytes_out += len(response.body)
+        sizes = console.bytes_by_call.setdefault(names[0], [0, 0])
+        sizes[0] += len(raw)
+        sizes[1] += len(response.body)
         return response
 
     def check_items(body: Any, what: str) -> list[dict[str, Any]]:

@@ -503,16 +503,25 @@ class CatalystStore:
 
     def ids_evict(self, module: str, keys: Iterable[str]) -> None:
         with self._mutex:
-            known = self._ids.setdefault(module, {})
+            known = self._ids.get(module, {}) if module in self._ids_loaded else {}
             gone = {k: "" for k in dict.fromkeys(keys) if known.get(k) != ""}
             if gone:
-                known.update(gone)
+                if module in self._ids_loaded:
+                    known.update(gone)
                 self._enqueue_packs(module, gone)
         self._flush(full_only=True)
 
     def _put_ids(self, module: str, ids: dict[str, str]) -> None:
-        """Remember and pack the ids this store does not know yet. Caller holds the mutex."""
-        known = self._ids.setdefault(module, {})
+        """Pack the ids this store does not know yet. Caller holds the mutex.
+
+        Only a module whose ids were read in this holding (`ids_get`) is kept in memory: the
+        others (Contacts ids are never looked up) are written and forgotten, so a long run
+        does not hold every id it wrote.
+        """
+        if module not in self._ids_loaded:
+            self._enqueue_packs(module, ids)
+            return
+        known = self._ids[module]
         new = {k: v for k, v in ids.items() if known.get(k) != v}
         if new:
             known.update(new)
@@ -553,7 +562,10 @@ class CatalystStore:
         with self._mutex:
             if module in self._ids_loaded:
                 return
-            merged.update(self._ids.get(module, {}))
+            # what this store buffered since the read began is newer than any pack read
+            for write in self._buffer.values():
+                if write.item is not None and write.item.get("pk") == _ids_pk(module):
+                    merged.update(json.loads(write.item["ids"]))
             self._ids[module] = merged
             self._ids_loaded.add(module)
 
