@@ -102,6 +102,10 @@ def main(argv: list[str] | None = None) -> None:
         ("Cache calls", _by_op(state["calls"], "cache:")),
         ("NoSQL calls per Zoho upsert", f"{nosql / upserts:.3f}" if upserts else "-"),
         ("bytes to / from the console", f"{state['bytes_in']:,} / {state['bytes_out']:,}"),
+        (
+            "bytes by call (to / from)",
+            ", ".join(f"{k} {v[0]:,}/{v[1]:,}" for k, v in sorted(state["bytes_by_call"].items())),
+        ),
         ("429s from the console", state["throttled"]),
         ("wall time, SQLite (Zoho-bound)", f"{sqlite.wall_s:.1f} s"),
         ("wall time, Catalyst", f"{catalyst.wall_s:.1f} s"),
@@ -129,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
             "nosql_per_upsert": nosql / upserts if upserts else None,
             "bytes_in": state["bytes_in"],
             "bytes_out": state["bytes_out"],
+            "bytes_by_call": state["bytes_by_call"],
             "state_adds": added,
             "zoho_limit_s": bound,
             "job_runs": math.ceil(catalyst.wall_s / JOB_RUN_S),
@@ -146,6 +151,15 @@ def _delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         "bytes_in": after["bytes_in"] - before["bytes_in"],
         "bytes_out": after["bytes_out"] - before["bytes_out"],
         "throttled": after["throttled"] - before["throttled"],
+        "bytes_by_call": {
+            k: [
+                v[0] - before["bytes_by_call"].get(k, [0, 0])[0],
+                v[1] - before["bytes_by_call"].get(k, [0, 0])[1],
+            ]
+            for k, v in after.get("bytes_by_call", {}).items()
+        }
+        if "bytes_by_call" in before
+        else {},
     }
 
 
