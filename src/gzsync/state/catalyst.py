@@ -144,6 +144,7 @@ class CatalystStore:
         self._flush_after_s = flush_after_s
         self._mutex = threading.RLock()  # the buffer and the in-memory views
         self._flushing = threading.Lock()  # one flush at a time, in order
+        self._loading = threading.Lock()  # one read of the id packs at a time
         self._seq = 0
         self._buffer: dict[Key, _Write] = {}
         self._oldest: float | None = None  # monotonic time of the oldest buffered write
@@ -549,16 +550,20 @@ class CatalystStore:
     def _load_ids(self, module: str) -> None:
         """Read every pack of `module` once (oldest first: later packs win); what this store
         wrote since stays on top."""
-        with self._mutex:
-            if module in self._ids_loaded:
-                return
-        self.flush()
-        merged: dict[str, str] = {}
-        for item in self._query(_ids_pk(module)):
-            try:
-                merged.update(json.loads(item["ids"]))
-            except (KeyError, TypeError, ValueError):
-                continue  # a damaged pack only costs look-ups
+        with self._loading:  # one read per module, however many threads look up at once
+            with self._mutex:
+                if module in self._ids_loaded:
+                    return
+            self.flush()
+            merged: dict[str, str] = {}
+            for item in self._query(_ids_pk(module)):
+                try:
+                    merged.update(json.loads(item["ids"]))
+                except (KeyError, TypeError, ValueError):
+                    continue  # a damaged pack only costs look-ups
+            self._loaded_ids(module, merged)
+
+    def _loaded_ids(self, module: str, merged: dict[str, str]) -> None:
         with self._mutex:
             if module in self._ids_loaded:
                 return
