@@ -127,8 +127,11 @@ def sandbox(
     concurrency: int = ZOHO_CONCURRENCY_LIMIT,
     seed: int = 1,
     credits: int = 1_000_000_000,
+    catalyst_latency_ms: float | None = None,
 ) -> Iterator[Sandbox]:
-    """Start `python -m gzsync sandbox` in its own process; stop it (SIGTERM) afterwards."""
+    """Start `python -m gzsync sandbox` in its own process; stop it (SIGTERM) afterwards.
+
+    With `catalyst_latency_ms`, it also serves a Catalyst console (`info["catalyst"]`)."""
     command = [
         sys.executable,
         "-m",
@@ -145,6 +148,8 @@ def sandbox(
         "--zoho-credits",
         str(credits),
     ]
+    if catalyst_latency_ms is not None:
+        command += ["--catalyst", "--catalyst-latency-ms", f"{catalyst_latency_ms:g}"]
     t0 = time.monotonic()
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_base_env()

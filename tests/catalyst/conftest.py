@@ -1,4 +1,4 @@
-"""Fixtures for the Catalyst tests: one fake Catalyst console per test session.
+"""Fixtures for the Catalyst tests: one Catalyst sandbox console per test session.
 
 zcatalyst-sdk binds its console URL when it is imported (`_constants.APP_DOMAIN`, copied into
 `_http_client`) and caches each app's HTTP sessions, so the session starts one fake console,
@@ -36,7 +36,8 @@ def console_server() -> Iterator[tuple[str, ConsoleState]]:
     import zcatalyst_sdk._constants as constants
     import zcatalyst_sdk._http_client as http_client
 
-    app = create_console_app()
+    # A replica an hour late: any read that is not consistent sees stale data at once.
+    app = create_console_app(replica_lag_s=3600.0)
     with ServedApp(app) as served, pytest.MonkeyPatch.context() as patch:
         patch.setattr(constants, "APP_DOMAIN", served.url)
         patch.setattr(http_client, "APP_DOMAIN", served.url)
@@ -49,6 +50,9 @@ def console_server() -> Iterator[tuple[str, ConsoleState]]:
 def console(console_server: tuple[str, ConsoleState]) -> ConsoleState:
     """The fake console's state, with the cache emptied for this test."""
     state = console_server[1]
+    state.faults.clear()
+    state.reset_calls()
+    state.gate.limit = 10
     state.cache.clear()
     state.connections.clear()
     state.job_statuses.clear()

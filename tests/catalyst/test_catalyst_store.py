@@ -14,6 +14,7 @@ from store_contract import FakeClock, OpenStore, StoreContract, commit, entry
 
 from gzsync.config import Settings
 from gzsync.errors import ConfigError, LockHeldError, StateError
+from gzsync.http import RetryPolicy
 from gzsync.state.catalyst import CatalystStore, catalyst_app, open_catalyst_store
 from gzsync.state.store import Confirmed
 
@@ -22,6 +23,7 @@ from gzsync.state.store import Confirmed
 def make_store(table_name: str) -> Callable[..., CatalystStore]:
     def make(clock: Callable[[], float] | None = None, **kwargs: Any) -> CatalystStore:
         extra: dict[str, Any] = {} if clock is None else {"clock": clock}
+        kwargs.setdefault("retry", RetryPolicy.for_tests())
         return CatalystStore(catalyst_app(), table=table_name, **extra, **kwargs)
 
     return make
@@ -53,32 +55,16 @@ def test_items_are_stored_in_one_table_with_pk_and_sk(
     )
     store.acquire_lock("run-a", ttl_s=60)
     store.run_started("r1", 1000.0)
-    keys = set(console.tables[table_name])
-    assert {("ids#Accounts", "C1"), ("ledger#customers", "C2"), ("wm", "customers")} <= keys
-    assert ("lock", "lock") in keys
+    store.flush()
+    table = console.tables[table_name]
+    keys = set(table)
+    assert {("ledger#customers", "C2"), ("wm", "customers"), ("lock", "lock")} <= keys
     assert ("runid", "r1") in keys
     assert any(pk == "runs" and sk.endswith("#r1") for pk, sk in keys)
-    ledger_item = console.tables[table_name][("ledger#customers", "C2")]
+    packs = [item for (pk, _sk), item in table.items() if pk == "ids#Accounts"]
+    assert [json.loads(p["ids"]["S"]) for p in packs] == [{"C1": "z1"}]
+    ledger_item = table[("ledger#customers", "C2")]
     assert json.loads(ledger_item["data"]["S"])["reason"] == "INVALID_DATA"
-
-
-def test_watermark_is_written_after_the_ledger(
-    make_store: Callable[..., CatalystStore], console: ConsoleState, table_name: str
-) -> None:
-    """The crash-safety order: a crash before the last write leaves the old watermark."""
-    store = make_store()
-    console.calls.clear()
-    store.commit_batch(
-        commit(confirmed=(Confirmed("C1", 3, "z1"),), ledger=(entry("C2", 4),), watermark=4)
-    )
-    writes = [call for call in console.calls if call[0] in ("POST", "DELETE")]
-    assert len(writes) == 3  # ids, ledger, watermark (nothing to resolve)
-    assert console.tables[table_name][("wm", "customers")]["rev"] == {"N": "4"}
-    table = console.tables[table_name]
-    # Replay the same batch with the watermark write failing: ledger and ids are there.
-    del table[("wm", "customers")]
-    assert store.get_watermark("customers") is None
-    assert store.ids_get("Accounts", ["C1"]) == {"C1": "z1"}
 
 
 def test_kv_uses_the_cache_with_whole_hour_expiry(
@@ -119,7 +105,7 @@ def test_service_errors_become_state_errors_without_the_token(
         zcatalyst_sdk.credentials.AccessTokenCredential({"access_token": "stolen-token-xyz"}),
         name="gzsync-wrong-token",
     )
-    store = CatalystStore(app, table="any")
+    store = CatalystStore(app, table="any", retry=RetryPolicy.for_tests())
     with pytest.raises(StateError) as raised:
         store.get_watermark("customers")
     assert "INVALID_OAUTHTOKEN" in str(raised.value)
@@ -132,7 +118,7 @@ def test_unreachable_console_is_a_state_error(
     import zcatalyst_sdk._http_client as http_client
 
     app = zcatalyst_sdk.initialize_app(name="gzsync-unreachable")
-    store = CatalystStore(app, table="any")
+    store = CatalystStore(app, table="any", retry=RetryPolicy(attempts=2, wait_initial=0))
     app.nosql()._requester._base_url = "http://127.0.0.1:9"  # discard port: refused
     monkeypatch.setattr(http_client, "DEFAULT_RETRY_CONFIG", None)
     with pytest.raises(StateError, match="ConnectionError"):

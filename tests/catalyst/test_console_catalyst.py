@@ -32,6 +32,7 @@ def test_views_and_metrics_read_the_catalyst_store(console: ConsoleState, table_
             ledger=[LedgerEntry("customers", "CAT-KEY-1", 7, "rejected", "missing_name")],
         )
     )
+    store.flush()  # commits are group-written; a run flushes at its end
     settings = Settings.from_values(STATE_BACKEND="catalyst", CATALYST_NOSQL_TABLE=table_name)
     app = create_app(settings, read_only=True)
     with ServedApp(app) as served, httpx.Client(base_url=served.url, timeout=30) as client:

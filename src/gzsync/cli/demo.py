@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -49,6 +50,10 @@ def demo_command(
             "find and repair every class.",
         ),
     ] = False,
+    catalyst: Annotated[
+        bool,
+        typer.Option("--catalyst", help="Keep the state in a local Catalyst console (NoSQL)."),
+    ] = False,
 ) -> None:
     """Show a whole sync with no configuration at all.
 
@@ -57,7 +62,9 @@ def demo_command(
     exactly what Galaxy holds. Nothing leaves this machine. The state lives in
     ./.gzsync-demo/state.db (--state-dir), replaced by each demo run, so `gzsync status`,
     `gzsync ledger` and `gzsync report` can look at it afterwards with
-    STATE_DB=.gzsync-demo/state.db. Exit code 0 when Zoho matches Galaxy.
+    STATE_DB=.gzsync-demo/state.db. With --catalyst the state lives instead in a local
+    Catalyst console, through zcatalyst-sdk, as a Catalyst Job function keeps it (temporary:
+    it stops with the demo). Exit code 0 when Zoho matches Galaxy.
     """
     from gzsync.sandbox.galaxy import create_galaxy_app
     from gzsync.sandbox.parity import check_parity
@@ -70,8 +77,10 @@ def demo_command(
     galaxy = galaxy_app.state.galaxy
     zoho = zoho_app.state.zoho
     state_db = fresh_state_db(state_dir)
-    with serve_sandboxes(galaxy_app, zoho_app) as urls:
-        settings = Settings.from_values(**urls.env(), STATE_DB=state_db)
+    with serve_sandboxes(galaxy_app, zoho_app) as urls, contextlib.ExitStack() as extra:
+        console = _catalyst_console(extra) if catalyst else None
+        backend = {"STATE_BACKEND": "catalyst"} if console is not None else {}
+        settings = Settings.from_values(**urls.env(), STATE_DB=state_db, **backend)
         stderr.print(
             f"Galaxy sandbox {urls.galaxy_url} with {customers} customers; "
             f"Zoho sandbox {urls.zoho_api_url}",
@@ -96,6 +105,7 @@ def demo_command(
                 "incremental": incremental.to_json(),
                 "parity": {"ok": parity.ok, "summary": parity.summary(), "checked": parity.checked},
                 **({"drift": drifted} if drift else {}),
+                **({"catalyst": console.stats_json()} if console is not None else {}),
             }
         )
     else:
@@ -115,10 +125,33 @@ def demo_command(
             )
         if drift:
             stderr.print(("OK: " if drifted["ok"] else "FAILED: ") + drifted["summary"])
-        stderr.print(
-            f"The demo's state is in {state_db} (replaced by the next demo). Look at it with: "
-            f"STATE_DB={state_db} gzsync ledger",
-            highlight=False,
-            soft_wrap=True,
-        )
+        if console is not None:
+            stderr.print(
+                "The demo's state was in a local Catalyst console, which stopped with the demo.",
+                highlight=False,
+            )
+        else:
+            stderr.print(
+                f"The demo's state is in {state_db} (replaced by the next demo). "
+                f"Look at it with: STATE_DB={state_db} gzsync ledger",
+                highlight=False,
+                soft_wrap=True,
+            )
     raise typer.Exit(0 if parity.ok and drifted.get("ok", True) else 1)
+
+
+def _catalyst_console(stack: contextlib.ExitStack) -> Any:
+    """Serve a Catalyst console for the demo and point zcatalyst-sdk at it; its state."""
+    try:
+        import zcatalyst_sdk  # noqa: F401 - only to fail early and clearly
+    except ImportError:
+        stderr.print("--catalyst needs zcatalyst-sdk: pip install 'gzsync[catalyst]'")
+        raise typer.Exit(2) from None
+    from gzsync.sandbox.catalyst import create_catalyst_app, point_sdk_at
+    from gzsync.sandbox.serve import ServedApp
+
+    app = create_catalyst_app()
+    served = stack.enter_context(ServedApp(app))
+    point_sdk_at(served.url)
+    stderr.print(f"Catalyst console {served.url} holds the state", highlight=False)
+    return app.state.console

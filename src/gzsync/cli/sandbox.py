@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -43,12 +44,24 @@ def sandbox_command(
     zoho_credits: Annotated[
         int, typer.Option(help="Zoho's daily API credit budget.", min=1)
     ] = 1_000_000,
+    catalyst: Annotated[
+        bool,
+        typer.Option(
+            "--catalyst",
+            help="Also serve a local Catalyst console (NoSQL, Cache, Connections, job runtime).",
+        ),
+    ] = False,
+    catalyst_latency_ms: Annotated[
+        float, typer.Option(help="Latency of every Catalyst call, in ms.", min=0)
+    ] = 0.0,
 ) -> None:
     """Serve local sandboxes of Galaxy ERP and Zoho CRM until interrupted.
 
     The first line on stdout is one JSON object with galaxy_url, zoho_api_url,
     zoho_accounts_url and the sandbox credentials; logs go to stderr. Point gzsync at it
-    with BASE_URL, ZOHO_API_URL, ZOHO_ACCOUNTS_URL and the credentials.
+    with BASE_URL, ZOHO_API_URL, ZOHO_ACCOUNTS_URL and the credentials. With --catalyst it
+    also has `catalyst`: the console's `console_url` and the `env` that points
+    zcatalyst-sdk (and STATE_BACKEND) at it.
     """
     from gzsync.sandbox.galaxy import create_galaxy_app
     from gzsync.sandbox.serve import serve_sandboxes
@@ -68,10 +81,16 @@ def sandbox_command(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        with serve_sandboxes(
-            galaxy_app, zoho_app, host=host, galaxy_port=galaxy_port, zoho_port=zoho_port
-        ) as urls:
-            sys.stdout.write(json.dumps(urls.as_json()) + "\n")
+        with (
+            serve_sandboxes(
+                galaxy_app, zoho_app, host=host, galaxy_port=galaxy_port, zoho_port=zoho_port
+            ) as urls,
+            contextlib.ExitStack() as extra,
+        ):
+            first_line: dict[str, object] = dict(urls.as_json())
+            if catalyst:
+                first_line["catalyst"] = _serve_catalyst(extra, host, catalyst_latency_ms, seed)
+            sys.stdout.write(json.dumps(first_line) + "\n")
             sys.stdout.flush()
             print(
                 f"sandboxes up: Galaxy {urls.galaxy_url}, Zoho {urls.zoho_api_url} "
@@ -84,3 +103,18 @@ def sandbox_command(
         pass
     except OSError as exc:
         fail(f"cannot listen: {exc}", code=2)
+
+
+def _serve_catalyst(
+    stack: contextlib.ExitStack, host: str, latency_ms: float, seed: int
+) -> dict[str, object]:
+    """Serve the Catalyst console for the life of `stack`; what the first line says of it."""
+    from gzsync.sandbox.catalyst import create_catalyst_app, sdk_environment
+    from gzsync.sandbox.serve import ServedApp
+
+    served = stack.enter_context(
+        ServedApp(create_catalyst_app(latency_ms=latency_ms, seed=seed), host)
+    )
+    env = {**sdk_environment(served.url), "STATE_BACKEND": "catalyst"}
+    print(f"Catalyst console {served.url}", file=sys.stderr)
+    return {"console_url": served.url, "env": env}

@@ -2,7 +2,9 @@
 
 A rule applies to the next `count` calls of an endpoint (no count: every call), each with
 probability `probability`, and either answers with a status and body, drops the connection
-without a complete answer, or stalls before answering normally. Rolls come from one seeded
+without a complete answer, or stalls before answering normally. A sandbox may give an action
+of its own a meaning (the Catalyst sandbox's `partial`: some items of a batch call fail); the
+others answer such a rule normally. Rolls come from one seeded
 `random.Random`, so a test replays the same faults.
 """
 
@@ -18,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-FaultAction = Literal["status", "drop", "stall"]
+FaultAction = Literal["status", "drop", "stall", "partial"]
 
 
 @dataclass(slots=True)
@@ -36,7 +38,7 @@ class FaultRule:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FaultRule:
         action = data.get("action", "status")
-        if action not in ("status", "drop", "stall"):
+        if action not in ("status", "drop", "stall", "partial"):
             raise ValueError(f"unknown action {action!r}")
         endpoint = data.get("endpoint")
         if not isinstance(endpoint, str) or not endpoint:
@@ -104,14 +106,24 @@ class FaultInjector:
         rule = self.pick(names)
         if rule is None:
             return None
-        if rule.action == "stall":
-            await asyncio.sleep(rule.stall_ms / 1000.0)
-            return None
-        if rule.action == "drop":
-            return DroppedResponse()
-        body = rule.body if rule.body is not None else default_body(rule.status)
-        headers = {"Retry-After": "1"} if rule.status == 429 and rule.body is None else None
-        return JSONResponse(body, status_code=rule.status, headers=headers)
+        return await respond(rule, default_body)
+
+
+async def respond(
+    rule: FaultRule, default_body: Callable[[int], dict[str, Any]]
+) -> Response | None:
+    """What a picked rule does to its call: a response, or None to answer normally (after
+    a `stall`'s wait, or for an action the sandbox handles itself)."""
+    if rule.action == "stall":
+        await asyncio.sleep(rule.stall_ms / 1000.0)
+        return None
+    if rule.action == "drop":
+        return DroppedResponse()
+    if rule.action != "status":
+        return None
+    body = rule.body if rule.body is not None else default_body(rule.status)
+    headers = {"Retry-After": "1"} if rule.status == 429 and rule.body is None else None
+    return JSONResponse(body, status_code=rule.status, headers=headers)
 
 
 class DroppedResponse(Response):

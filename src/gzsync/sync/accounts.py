@@ -46,6 +46,7 @@ from gzsync.sync.fetch import Fetched, settle_full_read, spool_view, stream_star
 from gzsync.sync.linking import card_holders_of, link_affiliates
 from gzsync.sync.lookahead import cancel_pending, chunked
 from gzsync.sync.spool import Spool
+from gzsync.sync.watermark import pin_start
 from gzsync.sync.writer import BatchWriter, Cut, Held, Item, Outgoing, WriteOutcome
 
 log = logging.getLogger("gzsync.sync.accounts")
@@ -122,6 +123,8 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
 async def write_accounts(ctx: RunContext, spool: Spool, fetched: Fetched) -> None:
     """Steps 4-5, window by window; one stream of customer batches across all windows."""
     t1 = time.monotonic()
+    if not ctx.options.dry_run:
+        pin_start(ctx.store, "customers", fetched.start)
     writer = _writer(ctx, "customers", moves_watermark=True)
     outcome = await writer.write(_customer_items(ctx, spool, fetched))
     _stopped(ctx, outcome)

@@ -27,6 +27,7 @@ from gzsync.sync.context import RunContext
 from gzsync.sync.fetch import Fetched, settle_full_read, spool_view, stream_start
 from gzsync.sync.lookahead import cancel_pending, chunked
 from gzsync.sync.spool import Spool
+from gzsync.sync.watermark import pin_start
 from gzsync.sync.writer import BatchWriter, Held, Outgoing
 
 log = logging.getLogger("gzsync.sync.contacts")
@@ -74,6 +75,8 @@ async def write_contacts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     """Resolve parents and upsert the spooled contacts; updates `ctx.report`."""
     report = ctx.report
     t1 = time.monotonic()
+    if not ctx.options.dry_run:
+        pin_start(ctx.store, "contacts", fetched.start)
     writer = BatchWriter(
         zoho=ctx.zoho,
         store=ctx.store,
@@ -212,12 +215,14 @@ async def resolve_parents(
     """
     if not keys:
         return {}
-    ids = ctx.store.ids_get(PARENT_MODULE, keys)
+    # State calls run in a worker thread: a remote store (Catalyst) must not stall the
+    # Zoho calls in flight on the event loop.
+    ids = await asyncio.to_thread(ctx.store.ids_get, PARENT_MODULE, keys)
     unknown = sorted(keys - ids.keys() - skip)
     if unknown:
         found = await ctx.zoho.ids_by_key(PARENT_MODULE, PARENT_KEY_FIELD, unknown)
         if found:
-            ctx.store.ids_put(PARENT_MODULE, found)
+            await asyncio.to_thread(ctx.store.ids_put, PARENT_MODULE, found)
             ids.update(found)
     return ids
 

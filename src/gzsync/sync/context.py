@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
 from gzsync.config import Settings
-from gzsync.errors import LockHeldError
+from gzsync.errors import LockHeldError, StateError
 from gzsync.galaxy.client import GalaxyClient
 from gzsync.mapping.rules import MappingRules
 from gzsync.state.store import StateStore
@@ -17,6 +18,8 @@ from gzsync.sync.quality import WarningLog
 from gzsync.sync.report import RunReport
 from gzsync.sync.writer import FailureCounter
 from gzsync.zoho.client import ZohoClient
+
+log = logging.getLogger("gzsync.sync")
 
 #: Refresh the run lock at most this often while working.
 _LOCK_REFRESH_S = 30.0
@@ -57,7 +60,11 @@ class RunContext:
         """Keep the run lock alive during long work; raise LockHeldError once it is lost.
 
         Called between batches and by a background task (so long reads renew it too). A
-        lost lock means another run may be writing: this one must stop.
+        lost lock means another run may be writing: this one must stop. A refresh the store
+        cannot make (StateError after its own retries: the store is unreachable for a while)
+        is not a lost lock: it is tried again at the next heartbeat, and the lock counts as
+        lost only once LOCK_TTL has passed since the last refresh that worked (another run
+        may take it from then on).
         """
         if self.lock_lost is not None:
             raise self.lock_lost
@@ -70,4 +77,12 @@ class RunContext:
             self.lock_lost = exc
             if not force:
                 raise
+        except StateError as exc:
+            if time.monotonic() - self._lock_refreshed < self.settings.lock_ttl_s:
+                log.warning("could not refresh the run lock (%s); trying again", exc)
+                return
+            self.lock_lost = LockHeldError("unknown (the lock expired unrefreshed)", 0.0)
+            if not force:
+                raise self.lock_lost from None
+            return
         self._lock_refreshed = now

@@ -167,9 +167,16 @@ async def _run(
     finally:
         report.duration_s = time.monotonic() - t0
         try:
-            store.run_finished(run_id, time.time(), report.to_json())
-        finally:
-            store.release_lock(owner)
+            try:
+                store.run_finished(run_id, time.time(), report.to_json())
+            finally:
+                store.release_lock(owner)
+        except StateError as exc:
+            # The store failed at the very end (it may be what stopped the run): the run
+            # still answers with its report, aborted (exit 3); the lock expires on its own.
+            report.status = "aborted"
+            report.message = report.message or logs.redact(str(exc))
+            log.error("could not record the run in the state store: %s", logs.redact(str(exc)))
     return report
 
 
@@ -196,7 +203,9 @@ async def _keep_lock(ctx: RunContext) -> None:
     interval = min(30.0, ctx.settings.lock_ttl_s / 3)
     while True:
         await asyncio.sleep(interval)
-        ctx.heartbeat(force=True)
+        # in a worker thread: a remote store's refresh (and its retries) must not stall
+        # the Zoho calls in flight on the event loop
+        await asyncio.to_thread(ctx.heartbeat, force=True)
         if ctx.lock_lost is not None:
             return
 

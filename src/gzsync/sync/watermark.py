@@ -6,6 +6,15 @@ Galaxy is read from the start (`Start(None, "zoho")`) and compared with Zoho: on
 lacks or holds at a lower revision is sent (:mod:`gzsync.sync.fullread`). `WATERMARK_REREAD`,
 when set, caps that read at Zoho's highest `Rev_Number` minus it (Zoho's maximum can run
 ahead of what was really written: affiliates carry their card holder's revision).
+
+When Zoho is empty, or the start has a revision (`WATERMARK_REREAD` set), it is **pinned**
+in the store as the stream's watermark before the stream's first upsert (:func:`pin_start`,
+once the reads succeeded): if the run stops before its first commit moves it (a state store
+that fails, a crash), the next run starts from the same place. Otherwise it would ask Zoho
+again, whose maximum has moved with this run's upserts, and skip the records this run
+rejected or failed (they are in neither Zoho nor the ledger yet). A compared read from the
+start needs no pin: the next run with an empty store does the same compared read. A dry run
+does not pin.
 """
 
 from __future__ import annotations
@@ -45,3 +54,11 @@ async def starting_point(
     if highest is None:
         return Start(None, "empty")
     return Start(None if reread is None else max(0, highest - reread), "zoho")
+
+
+def pin_start(store: StateStore, stream: StreamName, start: Start) -> None:
+    """Before a stream's first write: make a fallback start the stored watermark (an empty
+    Zoho's start, or a start capped by `WATERMARK_REREAD`)."""
+    if start.source == "empty" or (start.source == "zoho" and start.rev is not None):
+        # Revisions are positive: a watermark of 0 reads everything, as None does.
+        store.set_watermark(stream, start.rev or 0)

@@ -6,7 +6,8 @@ revision order and
 - cuts them into upsert batches of at most 100, sent concurrently (up to `concurrency`);
 - turns every per-record answer into a confirmation (id cache, ledger resolution) or a
   ledger entry with its reason — a refused record is data, not an exception;
-- commits each batch to the state store atomically and **in input order**, moving the
+- commits each batch to the state store atomically and **in input order** (in a worker
+  thread, so a remote store's latency overlaps the upserts in flight), moving the
   watermark to the batch's highest revision only once every earlier batch is committed, so
   a crash or a stop at any point leaves the watermark at a revision below which everything
   is either in Zoho or in the ledger;
@@ -250,7 +251,7 @@ class BatchWriter:
                 in_flight.release()
             if previous is not None:
                 await previous.wait()
-            self._settle(batch, confirmed, ledger, outcome)
+            await self._settle(batch, confirmed, ledger, outcome)
         except Exception as exc:
             # This batch is neither confirmed nor ledgered: no later batch may move the
             # watermark past it (see _settle), and write() re-raises the error.
@@ -356,7 +357,7 @@ class BatchWriter:
                     self._counts.inserted += 1
         return [], ledger
 
-    def _settle(
+    async def _settle(
         self,
         batch: _Batch,
         confirmed: list[Confirmed],
@@ -389,7 +390,11 @@ class BatchWriter:
                 else "",
             )
         if not self._dry_run:
-            self._store.commit_batch(
+            # In a worker thread: a remote store's calls (Catalyst NoSQL) overlap the Zoho
+            # calls in flight instead of stalling the event loop. Commits stay in order:
+            # the next batch's commit waits for this one (`previous` in _run_batch).
+            await asyncio.to_thread(
+                self._store.commit_batch,
                 BatchCommit(
                     stream=self._stream,
                     module=self._module,
@@ -400,7 +405,7 @@ class BatchWriter:
                         if self._moves_watermark and outcome.broken is None
                         else None
                     ),
-                )
+                ),
             )
             if self._also_ids is not None and confirmed:
                 self._store.ids_put(self._also_ids, {c.key: c.zoho_id for c in confirmed})
