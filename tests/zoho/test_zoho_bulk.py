@@ -63,7 +63,9 @@ def _accounts(n: int, start: int = 0) -> list[dict[str, Any]]:
     ]
 
 
-def _write(url: str, records: list[dict[str, Any]], **kw: Any) -> tuple[list[BulkFileResult], ZohoClient]:
+def _write(
+    url: str, records: list[dict[str, Any]], **kw: Any
+) -> tuple[list[BulkFileResult], ZohoClient]:
     async def go() -> tuple[list[BulkFileResult], ZohoClient]:
         client = _client(url)
         writer = BulkWriter(
@@ -94,7 +96,8 @@ def test_records_land_in_the_crm_with_ids_and_actions_in_input_order(
     assert [stored[f"TR{i:06d}"]["id"] for i in range(250)] == [r.zoho_id for r in results]
     assert stored["TR000007"]["Rev_Number"] == 1007  # typed as the field is
     assert stored["TR000007"]["Credit_Limit"] == 19.5
-    assert files[0].counts["added"] == 100 and files[0].polls == 2
+    assert files[0].counts["added"] == 100
+    assert files[0].polls == 2
     # credits: per job upload 1 + job 500 + 2 polls + download 1, plus the org read once
     assert client.stats.credits == 3 * 504 + 1 == state.credits.used
     assert client.stats.calls["bulk_write"] == 3
@@ -114,13 +117,18 @@ def test_refused_records_are_results_with_codes_and_lookups_by_id(
     parent = files[0].results[0].zoho_id
     records = [
         {"Trader_ID": "A1", "Account_Name": "Child", "Affiliate_To": {"id": parent}},
-        {"Trader_ID": "A2", "Account_Name": "Orphan", "Affiliate_To": {"id": "5725767000000000001"}},
+        {
+            "Trader_ID": "A2",
+            "Account_Name": "Orphan",
+            "Affiliate_To": {"id": "5725767000000000001"},
+        },
         {"Trader_ID": "A3", "Account_Name": None, "Affiliate_To": None},
         {"Trader_ID": "A4", "Account_Name": "x" * 300, "Affiliate_To": None},
     ]
     files, _ = _write(url, records, lookups=["Affiliate_To"])
     ok, orphan, nameless, too_long = files[0].results
-    assert ok.ok and state.crm.get("Accounts", ok.zoho_id or "")["Affiliate_To"] == {"id": parent}  # type: ignore[index]
+    assert ok.ok
+    assert state.crm.get("Accounts", ok.zoho_id or "")["Affiliate_To"] == {"id": parent}
     # an unknown parent id looks like the upsert's stale lookup: INVALID_DATA on the field
     assert (orphan.ok, orphan.code, orphan.api_name) == (False, "INVALID_DATA", "Affiliate_To")
     assert (nameless.code, nameless.api_name) == ("MANDATORY_NOT_FOUND", "Account_Name")
@@ -136,7 +144,8 @@ def test_a_failed_job_raises_and_writes_nothing(sandbox: tuple[str, ZohoState]) 
     assert info.value.code == "BULK_JOB_FAILED"
     assert state.records("Accounts") == []
     files, _ = _write(url, _accounts(5))  # the next job goes through, after 4 polls
-    assert files[0].polls == 4 and len(state.records("Accounts")) == 5
+    assert files[0].polls == 4
+    assert len(state.records("Accounts")) == 5
 
 
 def test_absolute_download_url_on_the_api_host_is_followed(sandbox: tuple[str, ZohoState]) -> None:
