@@ -24,6 +24,7 @@ from gzsync.zoho.bulk import (
     PollPolicy,
     cell,
     parse_errors,
+    poll_wait,
     read_result_zip,
     result_of,
     upload_base,
@@ -166,6 +167,12 @@ def test_contacts_hang_on_accounts_by_id(sandbox: tuple[str, ZohoState]) -> None
     files, _ = _write(url, contacts, module="Contacts", find_by="Galaxy_Contact_ID")
     assert all(r.ok for r in files[0].results)
     assert {c["Account_Name"]["id"] for c in state.records("Contacts")} == {account}
+
+
+def test_polls_back_off_to_a_minute() -> None:
+    policy = PollPolicy()
+    assert [poll_wait(policy, n, 0.0) for n in (1, 2, 3, 4, 5, 9)] == [5, 10, 20, 40, 60, 60]
+    assert poll_wait(policy, 1, 0.5) == 5.5
 
 
 def test_pure_parts() -> None:

@@ -36,8 +36,11 @@ Decisions:
   an insert, `updated` an update, `skipped` a refusal.
 - **Polling**: the reference documents no polling interval (a callback is the alternative
   Zoho offers; it needs a public URL). Each status call costs a credit (UNCONFIRMED), so the
-  writer polls with exponential backoff, 5 s doubling to 60 s, at most one hour per job
-  (:class:`PollPolicy`), with stamina. A job that ends `FAILED` raises
+  writer polls with exponential backoff, 5 s doubling to 60 s plus up to 1 s of jitter, at
+  most one hour per job (:class:`PollPolicy`). Each status call is retried on 429/5xx by the
+  client's stamina layer; the wait between polls is a plain loop, because a job still
+  running is not a failure (stamina would log every poll as a scheduled retry). The first
+  poll waits `wait_initial` too: no job is done at once. A job that ends `FAILED` raises
   :class:`~gzsync.errors.ZohoRequestError` with code `BULK_JOB_FAILED`: nothing was
   written, the caller keeps its records (upserts, or the ledger).
 - **Hosts**: the upload host is `content.zohoapis.<dc>` for a `www.zohoapis.<dc>` API base
@@ -52,11 +55,14 @@ Decisions:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import decimal
 import io
+import itertools
 import math
+import random
 import tempfile
 import zipfile
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
@@ -64,8 +70,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 from urllib.parse import urlsplit
-
-import stamina
 
 from gzsync.errors import ZohoRequestError
 from gzsync.zoho import coql
@@ -105,8 +109,10 @@ class BulkFileResult:
     polls: int = 0
 
 
-class _Pending(Exception):
-    """The job is not done yet (stamina's retry signal)."""
+def poll_wait(policy: PollPolicy, polls: int, jitter: float) -> float:
+    """Seconds before the next status call after `polls` calls (`jitter` in [0, 1))."""
+    backoff = min(policy.wait_initial * 2.0 ** (polls - 1), policy.wait_max)
+    return float(backoff + policy.wait_jitter * jitter)
 
 
 def upload_base(api_base: str) -> str:
@@ -391,34 +397,25 @@ class BulkWriter:
         raise _request_error("bulk_status", response)
 
     async def _wait(self, job_id: str) -> tuple[dict[str, Any], int]:
-        polls = 0
-        details: dict[str, Any] = {}
         policy = self._poll
-        try:
-            async for attempt in stamina.retry_context(
-                on=_Pending,
-                attempts=None,
-                timeout=policy.timeout,
-                wait_initial=policy.wait_initial,
-                wait_max=policy.wait_max,
-                wait_jitter=policy.wait_jitter,
-            ):
-                with attempt:
-                    polls += 1
-                    details = await self._status(job_id)
-                    status = (
-                        str(details.get("status", "")).upper().replace("INPROGRESS", "IN PROGRESS")
-                    )
-                    details["status"] = status
-                    if status not in DONE:
-                        raise _Pending
-        except _Pending:
-            raise ZohoRequestError(
-                f"Zoho Bulk Write job {job_id} not done after {policy.timeout:g} s",
-                endpoint="bulk_status",
-                code="BULK_JOB_TIMEOUT",
-            ) from None
-        return details, polls
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + policy.timeout
+        await asyncio.sleep(policy.wait_initial)  # no job is done at once; a poll costs a credit
+        for polls in itertools.count(1):
+            details = await self._status(job_id)  # its 429/5xx are retried by the client
+            status = str(details.get("status", "")).upper().replace("INPROGRESS", "IN PROGRESS")
+            details["status"] = status
+            if status in DONE:
+                return details, polls
+            wait = poll_wait(policy, polls, random.random())
+            if loop.time() + wait > deadline:
+                break
+            await asyncio.sleep(wait)
+        raise ZohoRequestError(
+            f"Zoho Bulk Write job {job_id} not done after {policy.timeout:g} s",
+            endpoint="bulk_status",
+            code="BULK_JOB_TIMEOUT",
+        )
 
     def _download_target(self, url: str) -> str:
         parts = urlsplit(url)
