@@ -9,7 +9,9 @@ RSS (`os.wait4`, the kernel's accounting) are its own: `ZohoClient.upsert` in ba
 polled until done). Between the two the sandbox's CRM is emptied; the end state of both
 (every field of every Account but ids and times) is compared.
 
-Issue 15's targets: Bulk Write credits ≤ 1/5 of the upsert path's; RSS < 200 MB.
+Issue 15's targets: Bulk Write credits ≤ 1/5 of the upsert path's; RSS < 200 MB. A full
+file costs 500 credits for the job against 2,500 in upserts, exactly 1/5, before the
+upload, status and download calls (1 credit each, UNCONFIRMED), which this counts.
 Not a test: it prints, never fails.
 """
 
@@ -120,7 +122,19 @@ async def _child(mode: str, info: dict[str, str], n: int, in_flight: int) -> dic
 
 
 def end_state(url: str) -> tuple[int, str]:
-    """How many Accounts Zoho holds and a digest of all their synced fields."""
+    """How many Accounts Zoho holds and a digest of all their synced fields.
+
+    Computed in a child process (`--digest`): this process forks the measured children, and
+    a forked child's peak RSS starts at its parent's size, so this one must stay small.
+    """
+    out = subprocess.run(
+        [sys.executable, __file__, "--digest", url], capture_output=True, check=True, text=True
+    ).stdout
+    count, digest = json.loads(out)
+    return int(count), str(digest)
+
+
+def _digest(url: str) -> tuple[int, str]:
     records = httpx.get(f"{url}/__sandbox/records/Accounts", timeout=600).json()
     lines = sorted(
         json.dumps({k: v for k, v in r.items() if k not in SKIP}, sort_keys=True) for r in records
@@ -161,7 +175,11 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=4)
     parser.add_argument("--child", choices=["bulk", "upsert"])
     parser.add_argument("--info")
+    parser.add_argument("--digest", metavar="ZOHO_URL")
     args = parser.parse_args()
+    if args.digest:
+        print(json.dumps(_digest(args.digest)))
+        return
     if args.child:
         info = json.loads(args.info)
         print(json.dumps(asyncio.run(_child(args.child, info, args.accounts, args.in_flight))))

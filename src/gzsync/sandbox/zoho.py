@@ -15,6 +15,7 @@ Routes (shapes from `reference/zoho-crm-api.md`):
     DELETE /crm/v8/{module}?ids=            delete, at most 100 ids
     GET  /crm/v2/{module}?fields=&sort_by=&sort_order=&per_page=&page=   sort by any field
     /__sandbox/...                          control and inspection (not part of Zoho)
+    Bulk Write (org, upload, jobs, result zip): see `gzsync.sandbox.zoho_bulk`
 
 Decisions where the reference is silent or UNCONFIRMED (see also `zoho_records`,
 `zoho_limits` and `coql`):

@@ -5,6 +5,8 @@ Every call carries `Authorization: Zoho-oauthtoken <token>` from a token source 
 a 401 `INVALID_TOKEN` drops that token, refreshes once and repeats the call. 429 and 5xx are
 retried by the shared HTTP layer (backoff, jitter, `Retry-After`); when it gives up the call
 fails with a :class:`~gzsync.errors.ZohoRequestError` carrying Zoho's code and the status.
+A 429 that means "credits used up" (:func:`gzsync.zoho.credits.credits_used_up`) is not
+retried: it raises :class:`~gzsync.errors.ZohoCreditsExhausted` at once.
 
 A record Zoho refuses inside a batch is not an exception: :meth:`ZohoClient.upsert` returns
 one :class:`UpsertResult` per input record, in input order.
@@ -12,6 +14,10 @@ one :class:`UpsertResult` per input record, in input order.
 :class:`ZohoStats` counts our calls by endpoint and what they cost in API credits by Zoho's
 table (zoho-crm-api.md §3.2): upsert ceil(n/10), COQL 1/2/3 by LIMIT bracket, others 1. A
 call refused with 429 or a 5xx is not counted as a credit (Zoho does not say it costs one).
+It also keeps the last `X-API-CREDITS-REMAINING` and our count when it was read, from which
+:func:`gzsync.zoho.credits.estimated_left` tells the credits left now. The Bulk Write calls
+(`org`, `upload`, `bulk_write` 500, `bulk_status`, `bulk_download`) go through the same
+:meth:`ZohoClient._call` (:mod:`gzsync.zoho.bulk`).
 """
 
 from __future__ import annotations
