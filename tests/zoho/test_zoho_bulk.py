@@ -195,3 +195,35 @@ def test_pure_parts() -> None:
     assert list(read_result_zip(data.getvalue())) == [
         {"Trader_ID": "T1", "STATUS": "added", "RECORD_ID": "42", "ERRORS": ""}
     ]
+
+
+def test_failing_status_calls_are_retried_and_the_job_still_reads(
+    sandbox: tuple[str, ZohoState],
+) -> None:
+    url, state = sandbox
+    from gzsync.sandbox.faults import FaultRule
+
+    state.faults.add(
+        [FaultRule.from_json({"endpoint": "bulk_status", "status": 503, "count": 2})], 3
+    )
+    files, client = _write(url, _accounts(10))
+    assert all(r.ok for r in files[0].results)
+    assert client.stats.calls["bulk_status"] == 2 + 2  # two refused, two answered
+
+
+def test_writer_refuses_what_it_cannot_write_faithfully(sandbox: tuple[str, ZohoState]) -> None:
+    url, state = sandbox
+    records = [{"Trader_ID": "T1", "Account_Name": "A"}, {"Trader_ID": "T2", "Colour": "red"}]
+    with pytest.raises(ValueError, match="Colour"):
+        _write(url, records)
+    assert state.bulk.jobs == {}
+    with pytest.raises(ValueError, match="1 to 25000"):
+        BulkWriter(_client(url), api_base=url, max_rows=25_001)
+    writer = BulkWriter(_client(url), api_base="https://www.zohoapis.eu")
+    with pytest.raises(ZohoRequestError) as info:
+        writer._download_target("https://evil.example/x.zip")
+    assert info.value.code == "UNEXPECTED_HOST"
+    assert writer._download_target("/v7/crm/org1/bulk-write/1/1.zip").startswith(
+        "https://www.zohoapis.eu/v7/"
+    )
+    assert writer._download_target("https://download-accl.zoho.com/v2/crm/6/bulk-write/1/1.zip")
