@@ -10,11 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gzsync.errors import ConfigError
 from gzsync.http import RetryPolicy
+from gzsync.zoho.credits import CreditReserve
 
 #: Zoho data centres: DC code -> (accounts server, CRM API domain). Zoho CRM reference §1.3.
 DATA_CENTRES: dict[str, tuple[str, str]] = {
@@ -143,6 +151,9 @@ class Settings(BaseSettings):
     )
     alert_ledger_growth_runs: int = Field(3, ge=1, validation_alias="ALERT_LEDGER_GROWTH_RUNS")
     zoho_daily_credits: int | None = Field(None, gt=0, validation_alias="ZOHO_DAILY_CREDITS")
+    zoho_credit_reserve: str = Field(
+        "10%", pattern=r"^\s*\d+(\.\d+)?\s*%?\s*$", validation_alias="ZOHO_CREDIT_RESERVE"
+    )
 
     @classmethod
     def from_values(cls, **values: Any) -> Settings:
@@ -165,6 +176,17 @@ class Settings(BaseSettings):
     def zoho_api_base(self) -> str:
         """The CRM API domain for this configuration."""
         return (self.zoho_api_url or DATA_CENTRES[self.zoho_dc][1]).rstrip("/")
+
+    @field_validator("zoho_credit_reserve")
+    @classmethod
+    def _check_reserve(cls, value: str) -> str:
+        CreditReserve.parse(value)  # "150%" is refused here, not mid-run
+        return value
+
+    @property
+    def credit_reserve(self) -> CreditReserve:
+        """`ZOHO_CREDIT_RESERVE` parsed ("10%" of the day's allowance, or a number)."""
+        return CreditReserve.parse(self.zoho_credit_reserve)
 
     @property
     def timeout_s(self) -> float:

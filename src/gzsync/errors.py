@@ -10,6 +10,7 @@
     │   └── ZohoError                Zoho CRM
     │       ├── ZohoAuthError        the token endpoint refused our client or refresh token
     │       └── ZohoRequestError     a whole request failed (Zoho `code`, HTTP status)
+    │           └── ZohoCreditsExhausted  429: the org's daily API credits are used up
     ├── StateError                   the state store failed
     │   └── LockHeldError            another run holds the lock (exit 75)
     └── BudgetExhausted              the run's time budget ran out (not a failure)
@@ -116,6 +117,13 @@ class ZohoAuthError(ZohoError):
 
 class ZohoRequestError(ZohoError):
     """A Zoho API request failed as a whole (not a per-record error)."""
+
+
+class ZohoCreditsExhausted(ZohoRequestError):
+    """A 429 that means the org's API credits for the rolling 24 hours are used up.
+
+    Not retried (waiting minutes does not bring credits back); a run stops cleanly on it.
+    """
 
 
 class StateError(GzsyncError):

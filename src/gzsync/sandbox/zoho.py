@@ -15,6 +15,7 @@ Routes (shapes from `reference/zoho-crm-api.md`):
     DELETE /crm/v8/{module}?ids=            delete, at most 100 ids
     GET  /crm/v2/{module}?fields=&sort_by=&sort_order=&per_page=&page=   sort by any field
     /__sandbox/...                          control and inspection (not part of Zoho)
+    Bulk Write (org, upload, jobs, result zip): see `gzsync.sandbox.zoho_bulk`
 
 Decisions where the reference is silent or UNCONFIRMED (see also `zoho_records`,
 `zoho_limits` and `coql`):
@@ -73,6 +74,8 @@ from gzsync.sandbox import credentials
 from gzsync.sandbox.coql import CoqlError, Evaluator
 from gzsync.sandbox.coql import parse as parse_coql
 from gzsync.sandbox.faults import FaultInjector, parse_rules
+from gzsync.sandbox.zoho_bulk import CALL_NAMES as BULK_CALL_NAMES
+from gzsync.sandbox.zoho_bulk import BulkState, bulk_routes
 from gzsync.sandbox.zoho_limits import (
     ConcurrencyGate,
     CreditBudget,
@@ -179,7 +182,8 @@ class ZohoState:
         self.gate = ConcurrencyGate(concurrency_limit)
         self.credits = CreditBudget(daily_credits)
         self.latency = LatencyModel(*latency_ms)
-        self.calls: Counter[str] = Counter({name: 0 for name in CALL_NAMES})
+        self.calls: Counter[str] = Counter({name: 0 for name in CALL_NAMES + BULK_CALL_NAMES})
+        self.bulk = BulkState()  # Bulk Write files and jobs (zoho_bulk)
         self.throttled_429 = 0
         self.records_upserted = 0
 
@@ -768,6 +772,7 @@ def create_zoho_app(
 ) -> Starlette:
     """The Zoho sandbox app; `app.state.zoho` is its ZohoState."""
     routes = [
+        *bulk_routes(),  # before /crm/v8/{module}: /crm/v8/org and /crm/v8/upload
         Route("/oauth/v2/token", token, methods=["POST"]),
         Route("/crm/v8/coql", coql, methods=["POST"]),
         Route("/crm/v8/settings/fields", fields, methods=["GET"]),

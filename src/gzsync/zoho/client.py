@@ -5,6 +5,8 @@ Every call carries `Authorization: Zoho-oauthtoken <token>` from a token source 
 a 401 `INVALID_TOKEN` drops that token, refreshes once and repeats the call. 429 and 5xx are
 retried by the shared HTTP layer (backoff, jitter, `Retry-After`); when it gives up the call
 fails with a :class:`~gzsync.errors.ZohoRequestError` carrying Zoho's code and the status.
+A 429 that means "credits used up" (:func:`gzsync.zoho.credits.credits_used_up`) is not
+retried: it raises :class:`~gzsync.errors.ZohoCreditsExhausted` at once.
 
 A record Zoho refuses inside a batch is not an exception: :meth:`ZohoClient.upsert` returns
 one :class:`UpsertResult` per input record, in input order.
@@ -12,6 +14,10 @@ one :class:`UpsertResult` per input record, in input order.
 :class:`ZohoStats` counts our calls by endpoint and what they cost in API credits by Zoho's
 table (zoho-crm-api.md §3.2): upsert ceil(n/10), COQL 1/2/3 by LIMIT bracket, others 1. A
 call refused with 429 or a 5xx is not counted as a credit (Zoho does not say it costs one).
+It also keeps the last `X-API-CREDITS-REMAINING` and our count when it was read, from which
+:func:`gzsync.zoho.credits.estimated_left` tells the credits left now. The Bulk Write calls
+(`org`, `upload`, `bulk_write` 500, `bulk_status`, `bulk_download`) go through the same
+:meth:`ZohoClient._call` (:mod:`gzsync.zoho.bulk`).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import Any, Literal
 
 import httpx
 
-from gzsync.errors import ZohoRequestError
+from gzsync.errors import ZohoCreditsExhausted, ZohoRequestError
 from gzsync.http import (
     RetryPolicy,
     build_async_client,
@@ -37,14 +43,20 @@ from gzsync.http import (
 from gzsync.logs import redact
 from gzsync.zoho import coql
 from gzsync.zoho.auth import TokenSource
+from gzsync.zoho.credits import credits_used_up, estimated_left
 
 log = logging.getLogger("gzsync.zoho")
 
 #: Most records one upsert call takes.
 MAX_UPSERT = 100
 
-Endpoint = Literal["token", "upsert", "coql", "v2", "records", "fields"]
-_ENDPOINTS: tuple[Endpoint, ...] = ("token", "upsert", "coql", "v2", "records", "fields")
+Endpoint = Literal[
+    "token", "upsert", "coql", "v2", "records", "fields",
+    "org", "upload", "bulk_write", "bulk_status", "bulk_download",
+]  # fmt: skip
+_ENDPOINTS: tuple[Endpoint, ...] = ("token", "upsert", "coql", "v2", "records", "fields",
+                                    "org", "upload", "bulk_write", "bulk_status",
+                                    "bulk_download")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +80,11 @@ class ZohoStats:
     credits: int = 0
     credits_remaining: int | None = None
     throttled: int = 0
+    #: 429s that meant "the day's credits are used up" (not retried; see zoho/credits.py)
+    credits_exhausted: int = 0
+    #: our own `credits` count when `credits_remaining` was last read, so the credits
+    #: left now are estimated as `credits_remaining - (credits - credits_at_header)`
+    credits_at_header: int = 0
 
 
 class ZohoClient:
@@ -264,11 +281,16 @@ class ZohoClient:
         json: Any = None,
         params: Mapping[str, str] | None = None,
         credits: int = 1,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send with a token, retries, and one token refresh on 401 INVALID_TOKEN.
 
         Returns the final response of any status except 429 and 5xx after the retries, which
-        raise ZohoRequestError.
+        raise ZohoRequestError. A 429 that means "the day's credits are used up" is not
+        retried: it raises ZohoCreditsExhausted at once (:mod:`gzsync.zoho.credits`).
+        `path` may be an absolute URL (the upload host, a result's download URL); `files`
+        is httpx's multipart argument, re-read from the start on each attempt.
         """
         stats = self._stats
 
@@ -276,21 +298,25 @@ class ZohoClient:
             remaining = response.headers.get("X-API-CREDITS-REMAINING")
             if remaining is not None and remaining.strip().isdigit():
                 stats.credits_remaining = int(remaining)
+                stats.credits_at_header = stats.credits
             if response.status_code == 429:
                 stats.throttled += 1
+                if credits_used_up(response, estimated_left(stats)):
+                    stats.credits_exhausted += 1
+                    return False  # final: waiting minutes does not bring credits back
             decision = default_retry_on_status(response)
-            if decision is False:
+            if decision is False and response.status_code != 429:
                 stats.credits += credits
             return decision
 
         for refreshed in (False, True):
             token = await self._tokens.token()
-            headers = {"Authorization": f"Zoho-oauthtoken {token}"}
+            sent = {**(headers or {}), "Authorization": f"Zoho-oauthtoken {token}"}
 
-            def request(headers: dict[str, str] = headers) -> httpx.Request:
+            def request(sent: dict[str, str] = sent) -> httpx.Request:
                 stats.calls[name] += 1
                 return self._client.build_request(
-                    method, path, json=json, params=params, headers=headers
+                    method, path, json=json, params=params, headers=sent, files=files
                 )
 
             try:
@@ -313,6 +339,14 @@ class ZohoClient:
                 log.info("Zoho rejected the access token (INVALID_TOKEN); refreshing it once")
                 await self._tokens.invalidate(token)
                 continue
+            if response.status_code == 429 and credits_used_up(response, estimated_left(stats)):
+                raise ZohoCreditsExhausted(
+                    f"Zoho {name}: the org's API credits for the rolling 24 hours are used up "
+                    "(HTTP 429 TOO_MANY_REQUESTS); not retried",
+                    endpoint=name,
+                    status=429,
+                    code="TOO_MANY_REQUESTS",
+                )
             if response.status_code == 429 or response.status_code >= 500:
                 raise _request_error(name, response)
             return response
