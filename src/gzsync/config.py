@@ -42,6 +42,9 @@ DEFAULT_CONTACT_COLUMNS: dict[str, str] = {
     "CONTACTS_REVNUM": "CONTACTS_REVNUM",
 }
 
+#: Default ZOHO_TAX_NAMES: Greek VAT rates (%) -> the sandbox org's tax names (SPEC §7).
+DEFAULT_TAX_NAMES: dict[str, str] = {"0": "VAT 0%", "6": "VAT 6%", "13": "VAT 13%", "24": "VAT 24%"}
+
 Entity = Literal["accounts", "contacts"]
 
 # Variables that a sync run needs; checked by :meth:`Settings.require_sync`.
@@ -143,6 +146,17 @@ class Settings(BaseSettings):
     )
     alert_ledger_growth_runs: int = Field(3, ge=1, validation_alias="ALERT_LEDGER_GROWTH_RUNS")
     zoho_daily_credits: int | None = Field(None, gt=0, validation_alias="ZOHO_DAILY_CREDITS")
+
+    # Phase 2: offers -> Quotes (SPEC §7; gzsync.galaxy.offers, gzsync.mapping.quotes)
+    galaxy_offers_view: str = Field("zh_offers", validation_alias="GALAXY_OFFERS_VIEW")
+    galaxy_offers_entity: str = Field("salesentry", validation_alias="GALAXY_OFFERS_ENTITY")
+    galaxy_offer_lines_view: str = Field(
+        "b6a2d6c9-e3bf-4d14-b000-269991c68dd5", validation_alias="GALAXY_OFFER_LINES_VIEW"
+    )
+    galaxy_concurrency: int = Field(4, ge=1, le=32, validation_alias="GALAXY_CONCURRENCY")
+    zoho_tax_names: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_TAX_NAMES), validation_alias="ZOHO_TAX_NAMES"
+    )
 
     @classmethod
     def from_values(cls, **values: Any) -> Settings:
