@@ -8,8 +8,9 @@ API (as `reference/galaxy-api.md` §3 records them from the seed's `fetchQuotes`
 
 Both answer `{"Items": [...]}` with the session, fault and filter rules of the other views
 (same `GalaxyState`: sessions, faults by name `view`, `view:zh_offers`,
-`view:<lines guid>` and `lines`, call counters). The entity segment and the view name are
-matched case-insensitively; an unknown GUID is 404 like an unknown view.
+`view:<lines guid>`, `lines` and `lines:<offer ID>` for one offer's lines, call counters).
+The entity segment is `salesentry` or `SalesEntry`; the view name and the GUID are matched
+case-insensitively; an unknown view or GUID is 404.
 
 Control (ours): `GET|PUT|POST /__sandbox/rows/zh_offers` and `/__sandbox/rows/offer_lines`,
 like the other views: GET lists the rows, PUT replaces them all, POST adds or replaces
@@ -373,13 +374,28 @@ def offer_routes(state: GalaxyState, book: OfferBook) -> list[Route]:
         if guid.lower() != LINES_VIEW_GUID:
             state.count_call(f"view:{guid.lower()}")
             return _error(404, "NotFound", f"Advanced custom view '{guid}' was not found")
+        names = ["view", "lines", f"view:{LINES_VIEW_GUID}"]
+        doc = _doc_of(request)
+        if doc is not None:
+            names.append(f"lines:{doc}")
         return await serve(
             request,
             LINES_VIEW_GUID,
-            ["view", "lines", f"view:{LINES_VIEW_GUID}"],
+            names,
             LINE_COLUMNS,
             lines_for,
         )
+
+    def _doc_of(request: Request) -> str | None:
+        """The offer a lines read asks for (`DOC_ID Equal`), for the fault name `lines:<ID>`."""
+        text = next((v for k, v in request.query_params.multi_items() if k.lower() == "filters"),
+                    None)  # fmt: skip
+        try:
+            conditions = parse_filters(text) if text else []
+        except FilterSyntaxError:
+            return None
+        return next((str(c.value) for c in conditions
+                     if c.field.upper() == "DOC_ID" and c.op == "Equal"), None)  # fmt: skip
 
     async def offers_control(request: Request) -> Response:
         if request.method == "GET":
