@@ -767,7 +767,10 @@ def create_zoho_app(
     seed: int = 0,
 ) -> Starlette:
     """The Zoho sandbox app; `app.state.zoho` is its ZohoState."""
+    from gzsync.sandbox.zoho_quotes import inventory_routes  # Quotes, Products, org taxes
+
     routes = [
+        *inventory_routes(),
         Route("/oauth/v2/token", token, methods=["POST"]),
         Route("/crm/v8/coql", coql, methods=["POST"]),
         Route("/crm/v8/settings/fields", fields, methods=["GET"]),
