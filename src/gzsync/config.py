@@ -10,7 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gzsync.errors import ConfigError
@@ -157,6 +164,18 @@ class Settings(BaseSettings):
     zoho_tax_names: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_TAX_NAMES), validation_alias="ZOHO_TAX_NAMES"
     )
+
+    @field_validator("zoho_tax_names")
+    @classmethod
+    def _check_tax_rates(cls, value: dict[str, str]) -> dict[str, str]:
+        for rate in value:
+            try:
+                number = float(rate.strip().rstrip("%"))
+            except ValueError:
+                raise ValueError(f'{rate!r} is not a VAT rate in % (e.g. "24")') from None
+            if not 0 <= number <= 100:
+                raise ValueError(f"{rate!r} is not a VAT rate between 0 and 100")
+        return value
 
     @classmethod
     def from_values(cls, **values: Any) -> Settings:
