@@ -50,6 +50,7 @@ def test_generated_offers_have_the_spec_shape():
     book = OfferBook.generated(dataset.customers, 2, 100)
     offers, lines = book.offer_rows(), book.line_rows()
     assert len(offers) == 100
+    assert book.stats() == {"offers": 100, "offer_lines": len(lines)}
     revs = [o["CommercialEntry_GXREVNUM"] for o in offers]
     assert revs == sorted(revs)
     assert len(set(revs)) == 100

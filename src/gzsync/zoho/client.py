@@ -135,18 +135,7 @@ class ZohoClient:
         response = await self._call(
             "upsert", "POST", path, json=body, credits=math.ceil(len(records) / 10)
         )
-        payload = _json(response)
-        data = payload.get("data") if isinstance(payload, dict) else None
-        if response.status_code in (200, 201, 202, 207, 400) and isinstance(data, list):
-            if len(data) != len(records):
-                raise ZohoRequestError(
-                    f"Zoho upsert {module} answered {len(data)} results for {len(records)} records",
-                    endpoint="upsert",
-                    status=response.status_code,
-                    code="RESULT_COUNT_MISMATCH",
-                )
-            return [_upsert_result(item) for item in data]
-        raise _request_error("upsert", response)
+        return _write_results("upsert", module, response, len(records))
 
     async def coql(self, query: str) -> list[dict[str, Any]]:
         """The rows a COQL `select` returns (one page, at most its LIMIT); 204 gives []."""
@@ -295,18 +284,7 @@ class ZohoClient:
         response = await self._call(
             "update", "PUT", path, json=body, credits=math.ceil(len(records) / 10)
         )
-        payload = _json(response)
-        data = payload.get("data") if isinstance(payload, dict) else None
-        if response.status_code in (200, 202, 207, 400) and isinstance(data, list):
-            if len(data) != len(records):
-                raise ZohoRequestError(
-                    f"Zoho update {module} answered {len(data)} results for {len(records)} records",
-                    endpoint="update",
-                    status=response.status_code,
-                    code="RESULT_COUNT_MISMATCH",
-                )
-            return [_upsert_result(item) for item in data]
-        raise _request_error("update", response)
+        return _write_results("update", module, response, len(records))
 
     async def org_taxes(self) -> list[dict[str, Any]]:
         """The org's taxes (`GET /crm/v8/org/taxes`): `name`, `value` (the percentage), ..."""
@@ -419,6 +397,24 @@ def _request_error(name: str, response: httpx.Response) -> ZohoRequestError:
         status=status,
         code=code,
     )
+
+
+def _write_results(
+    name: Endpoint, module: str, response: httpx.Response, sent: int
+) -> list[UpsertResult]:
+    """One result per record sent, from an upsert's or update's `data` array."""
+    payload = _json(response)
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if response.status_code in (200, 201, 202, 207, 400) and isinstance(data, list):
+        if len(data) != sent:
+            raise ZohoRequestError(
+                f"Zoho {name} {module} answered {len(data)} results for {sent} records",
+                endpoint=name,
+                status=response.status_code,
+                code="RESULT_COUNT_MISMATCH",
+            )
+        return [_upsert_result(item) for item in data]
+    raise _request_error(name, response)
 
 
 def _upsert_result(item: Any) -> UpsertResult:
