@@ -246,8 +246,13 @@ class OfferBook:
         if row.get("LINENUM") is None:
             numbers = [r["LINENUM"] for r in lines if isinstance(r.get("LINENUM"), int)]
             row["LINENUM"] = max(numbers, default=0) + 1
-        else:
-            lines[:] = [r for r in lines if r.get("LINENUM") != row["LINENUM"]]
+            lines.append(row)
+            return row
+        last = lines[-1].get("LINENUM") if lines else None
+        if isinstance(last, int) and isinstance(row["LINENUM"], int) and row["LINENUM"] > last:
+            lines.append(row)  # the common case: lines arrive in order
+            return row
+        lines[:] = [r for r in lines if r.get("LINENUM") != row["LINENUM"]]
         lines.append(row)
         lines.sort(key=_line_order)
         return row
