@@ -593,6 +593,7 @@ def create_galaxy_app(
     by `gzsync.sandbox.offers`; `app.state.galaxy_offers` is their `OfferBook`.
     """
     from gzsync.sandbox.offers import OfferBook, offer_routes
+
     gc_was_enabled = gc.isenabled()
     gc.disable()  # building large states: no cycles, only pointless collector passes
     try:
