@@ -86,6 +86,9 @@ def test_explicit_urls_override_the_data_centre() -> None:
         ("ZOHO_CONCURRENCY", "11"),
         ("STATE_BACKEND", "redis"),
         ("GALAXY_VERIFY_TLS", "maybe"),
+        ("ZOHO_TAX_NAMES", '{"high": "VAT"}'),
+        ("ZOHO_TAX_NAMES", "24"),
+        ("GALAXY_CONCURRENCY", "0"),
     ],
 )
 def test_a_malformed_value_is_an_error_naming_the_variable(
@@ -139,3 +142,11 @@ def test_a_missing_ca_bundle_file_is_named(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(ConfigError) as caught:
         load_settings().require_sync()
     assert caught.value.variable == "GALAXY_CA_BUNDLE"
+
+
+def test_zoho_tax_names_are_rates_to_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gzsync.config import DEFAULT_TAX_NAMES
+
+    assert Settings.from_values().zoho_tax_names == DEFAULT_TAX_NAMES
+    monkeypatch.setenv("ZOHO_TAX_NAMES", '{"24": "ΦΠΑ 24%", "13%": "ΦΠΑ 13%"}')
+    assert load_settings().zoho_tax_names == {"24": "ΦΠΑ 24%", "13%": "ΦΠΑ 13%"}

@@ -50,6 +50,9 @@ DEFAULT_CONTACT_COLUMNS: dict[str, str] = {
     "CONTACTS_REVNUM": "CONTACTS_REVNUM",
 }
 
+#: Default ZOHO_TAX_NAMES: Greek VAT rates (%) -> the sandbox org's tax names (SPEC §7).
+DEFAULT_TAX_NAMES: dict[str, str] = {"0": "VAT 0%", "6": "VAT 6%", "13": "VAT 13%", "24": "VAT 24%"}
+
 Entity = Literal["accounts", "contacts"]
 
 # Variables that a sync run needs; checked by :meth:`Settings.require_sync`.
@@ -154,6 +157,29 @@ class Settings(BaseSettings):
     zoho_credit_reserve: str = Field(
         "10%", pattern=r"^\s*\d+(\.\d+)?\s*%?\s*$", validation_alias="ZOHO_CREDIT_RESERVE"
     )
+
+    # Phase 2: offers -> Quotes (SPEC §7; gzsync.galaxy.offers, gzsync.mapping.quotes)
+    galaxy_offers_view: str = Field("zh_offers", validation_alias="GALAXY_OFFERS_VIEW")
+    galaxy_offers_entity: str = Field("salesentry", validation_alias="GALAXY_OFFERS_ENTITY")
+    galaxy_offer_lines_view: str = Field(
+        "b6a2d6c9-e3bf-4d14-b000-269991c68dd5", validation_alias="GALAXY_OFFER_LINES_VIEW"
+    )
+    galaxy_concurrency: int = Field(4, ge=1, le=32, validation_alias="GALAXY_CONCURRENCY")
+    zoho_tax_names: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_TAX_NAMES), validation_alias="ZOHO_TAX_NAMES"
+    )
+
+    @field_validator("zoho_tax_names")
+    @classmethod
+    def _check_tax_rates(cls, value: dict[str, str]) -> dict[str, str]:
+        for rate in value:
+            try:
+                number = float(rate.strip().rstrip("%"))
+            except ValueError:
+                raise ValueError(f'{rate!r} is not a VAT rate in % (e.g. "24")') from None
+            if not 0 <= number <= 100:
+                raise ValueError(f"{rate!r} is not a VAT rate between 0 and 100")
+        return value
 
     @classmethod
     def from_values(cls, **values: Any) -> Settings:

@@ -222,6 +222,8 @@ class GalaxyClient:
         view: str,
         conditions: Sequence[Condition],
         on_row: Callable[[dict[str, Any]], None],
+        *,
+        entity: str = "Customer",
     ) -> int:
         """Stream the rows of `view` matching `conditions` (AND) into `on_row`; return the count.
 
@@ -231,9 +233,39 @@ class GalaxyClient:
         an error status or a body that is not a view result (not JSON, truncated, no `Items`,
         an error in `ResponseStatus`), GalaxyError when Galaxy cannot be reached.
         """
-        if not _VIEW_RE.match(view):
-            raise ValueError(f"invalid Galaxy view name: {view!r}")
-        path = f"api/glx/views/Customer/custom/{quote(view, safe='')}"
+        if not _VIEW_RE.match(view) or not _VIEW_RE.match(entity):
+            raise ValueError(f"invalid Galaxy view name: {entity!r}/{view!r}")
+        path = f"api/glx/views/{quote(entity, safe='')}/custom/{quote(view, safe='')}"
+        if entity != "Customer":  # errors name the full path (see _view_path)
+            view = f"/{path}"
+        return await self._read(path, view, conditions, on_row)
+
+    async def read_advanced_view(
+        self,
+        guid: str,
+        conditions: Sequence[Condition],
+        on_row: Callable[[dict[str, Any]], None],
+        *,
+        on_start: Callable[[], None] | None = None,
+    ) -> int:
+        """Like :meth:`read_view`, for `GET /api/glx/advancedcustomviews/{guid}` (SPEC §7).
+
+        `on_start` is called before every transfer: a repeated read starts from the first
+        row again, so a caller that collects rows (an offer's lines) drops what it has.
+        """
+        if not _VIEW_RE.match(guid):
+            raise ValueError(f"invalid Galaxy advanced view id: {guid!r}")
+        path = f"api/glx/advancedcustomviews/{quote(guid, safe='')}"
+        return await self._read(path, f"/{path}", conditions, on_row, on_start)
+
+    async def _read(
+        self,
+        path: str,
+        view: str,
+        conditions: Sequence[Condition],
+        on_row: Callable[[dict[str, Any]], None],
+        on_start: Callable[[], None] | None = None,
+    ) -> int:
         query = b""
         if conditions:
             query = ("filters=" + quote(build_filter(conditions), safe=_FILTER_SAFE)).encode()
@@ -249,12 +281,12 @@ class GalaxyClient:
         while True:
             session = self._session_id
             try:
-                count = await self._read_with_retries(url, view, endpoint, on_row)
+                count = await self._read_with_retries(url, view, endpoint, on_row, on_start)
             except _SessionRejected as exc:
                 if renewed:
                     raise GalaxyAuthError(
                         f"Galaxy view {view} refused a fresh session (HTTP {exc.status})",
-                        endpoint=f"/api/glx/views/Customer/custom/{view}",
+                        endpoint=_view_path(view),
                         status=exc.status,
                     ) from None
                 log.info("Galaxy session rejected (HTTP %d); logging in again", exc.status)
@@ -272,10 +304,13 @@ class GalaxyClient:
         view: str,
         endpoint: str,
         on_row: Callable[[dict[str, Any]], None],
+        on_start: Callable[[], None] | None = None,
     ) -> int:
         try:
             async for attempt in retry_attempts(self._retry, endpoint=endpoint):
                 with attempt:
+                    if on_start is not None:
+                        on_start()
                     return await self._read_once(url, view, on_row)
         except RetryableResponse as exc:
             raise GalaxyResponseError(
@@ -418,7 +453,8 @@ def _response_status(document: Any, head: bytes, tail: bytes) -> tuple[str, str]
 
 
 def _view_path(view: str) -> str:
-    return f"/api/glx/views/Customer/custom/{view}"
+    """The endpoint errors name: a customer view's name, or a full path (offers, lines)."""
+    return view if view.startswith("/") else f"/api/glx/views/Customer/custom/{view}"
 
 
 def _json_body(response: httpx.Response) -> Any:

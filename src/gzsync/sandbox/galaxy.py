@@ -585,19 +585,29 @@ def create_galaxy_app(
     seed: int = 1,
     session_ttl_s: float = 3600.0,
     dataset: Dataset | None = None,
+    offers: int | None = None,
 ) -> Starlette:
-    """The Galaxy sandbox app; `app.state.galaxy` is its `GalaxyState`."""
+    """The Galaxy sandbox app; `app.state.galaxy` is its `GalaxyState`.
+
+    `offers` sales offers (default: a quarter of the customers, at most 2,000) are served
+    by `gzsync.sandbox.offers`; `app.state.galaxy_offers` is their `OfferBook`.
+    """
+    from gzsync.sandbox.offers import OfferBook, offer_routes
+
     gc_was_enabled = gc.isenabled()
     gc.disable()  # building large states: no cycles, only pointless collector passes
     try:
         if dataset is None:
             dataset = generate(customers, seed)
         state = GalaxyState(dataset, session_ttl_s=session_ttl_s)
+        count = min(len(dataset.customers) // 4, 2000) if offers is None else offers
+        book = OfferBook.generated(dataset.customers, seed, count)
     finally:
         if gc_was_enabled:
             gc.enable()
-    app = Starlette(routes=_api_routes(state) + _control_routes(state))
+    app = Starlette(routes=offer_routes(state, book) + _api_routes(state) + _control_routes(state))
     app.state.galaxy = state
+    app.state.galaxy_offers = book
     return app
 
 

@@ -771,8 +771,11 @@ def create_zoho_app(
     seed: int = 0,
 ) -> Starlette:
     """The Zoho sandbox app; `app.state.zoho` is its ZohoState."""
+    from gzsync.sandbox.zoho_quotes import inventory_routes  # Quotes, Products, org taxes
+
     routes = [
         *bulk_routes(),  # before /crm/v8/{module}: /crm/v8/org and /crm/v8/upload
+        *inventory_routes(),
         Route("/oauth/v2/token", token, methods=["POST"]),
         Route("/crm/v8/coql", coql, methods=["POST"]),
         Route("/crm/v8/settings/fields", fields, methods=["GET"]),

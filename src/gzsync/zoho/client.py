@@ -51,12 +51,12 @@ log = logging.getLogger("gzsync.zoho")
 MAX_UPSERT = 100
 
 Endpoint = Literal[
-    "token", "upsert", "coql", "v2", "records", "fields",
+    "token", "upsert", "coql", "v2", "records", "fields", "update", "taxes",
     "org", "upload", "bulk_write", "bulk_status", "bulk_download",
 ]  # fmt: skip
 _ENDPOINTS: tuple[Endpoint, ...] = ("token", "upsert", "coql", "v2", "records", "fields",
-                                    "org", "upload", "bulk_write", "bulk_status",
-                                    "bulk_download")  # fmt: skip
+                                    "update", "taxes", "org", "upload", "bulk_write",
+                                    "bulk_status", "bulk_download")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,18 +152,7 @@ class ZohoClient:
         response = await self._call(
             "upsert", "POST", path, json=body, credits=math.ceil(len(records) / 10)
         )
-        payload = _json(response)
-        data = payload.get("data") if isinstance(payload, dict) else None
-        if response.status_code in (200, 201, 202, 207, 400) and isinstance(data, list):
-            if len(data) != len(records):
-                raise ZohoRequestError(
-                    f"Zoho upsert {module} answered {len(data)} results for {len(records)} records",
-                    endpoint="upsert",
-                    status=response.status_code,
-                    code="RESULT_COUNT_MISMATCH",
-                )
-            return [_upsert_result(item) for item in data]
-        raise _request_error("upsert", response)
+        return _write_results("upsert", module, response, len(records))
 
     async def coql(self, query: str) -> list[dict[str, Any]]:
         """The rows a COQL `select` returns (one page, at most its LIMIT); 204 gives []."""
@@ -266,6 +255,65 @@ class ZohoClient:
             return [f for f in payload["fields"] if isinstance(f, dict)]
         raise _request_error("fields", response)
 
+    # -- phase 2: Quotes and Products (reference zoho-quotes.md) ---------------------------
+
+    async def get_record(self, module: str, record_id: str) -> dict[str, Any] | None:
+        """One record with every field, by id (`GET /crm/v8/{module}/{id}`), or None when
+        Zoho has no such record (204). For Quotes this is the only read that returns the
+        `Quoted_Items` rows with their ids (reference §5); `fields` is left out on purpose.
+        """
+        if not record_id.isdigit():
+            raise ValueError(f"a Zoho record id is a number, not {record_id!r}")
+        path = f"/crm/v8/{coql.name(module)}/{record_id}"
+        response = await self._call("records", "GET", path)
+        if response.status_code == 204:
+            return None
+        payload = _json(response)
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if response.is_success and isinstance(data, list):
+            return data[0] if data and isinstance(data[0], dict) else None
+        if _code(response) == "INVALID_DATA" and response.status_code in (400, 404):
+            return None  # an id Zoho does not know
+        raise _request_error("records", response)
+
+    async def update(
+        self,
+        module: str,
+        records: Sequence[Mapping[str, Any]],
+        *,
+        trigger: Sequence[str] | None = None,
+    ) -> list[UpsertResult]:
+        """Update up to 100 records by the `id` each one carries (`PUT /crm/v8/{module}`).
+
+        One result per record, in input order, like :meth:`upsert`. This is how line items
+        are changed: the diff of :mod:`gzsync.mapping.line_items` goes in `Quoted_Items`.
+        """
+        if not records:
+            return []
+        if len(records) > MAX_UPSERT:
+            raise ValueError(f"an update takes at most {MAX_UPSERT} records, not {len(records)}")
+        if any(not r.get("id") for r in records):
+            raise ValueError("every record of an update needs its Zoho id")
+        body: dict[str, Any] = {"data": [dict(r) for r in records]}
+        if trigger is not None:
+            body["trigger"] = list(trigger)
+        path = f"/crm/v8/{coql.name(module)}"
+        response = await self._call(
+            "update", "PUT", path, json=body, credits=math.ceil(len(records) / 10)
+        )
+        return _write_results("update", module, response, len(records))
+
+    async def org_taxes(self) -> list[dict[str, Any]]:
+        """The org's taxes (`GET /crm/v8/org/taxes`): `name`, `value` (the percentage), ..."""
+        response = await self._call("taxes", "GET", "/crm/v8/org/taxes")
+        if response.status_code == 204:
+            return []
+        payload = _json(response)
+        taxes = payload.get("taxes") if isinstance(payload, dict) else None
+        if response.is_success and isinstance(taxes, list):
+            return [t for t in taxes if isinstance(t, dict)]
+        raise _request_error("taxes", response)
+
     async def aclose(self) -> None:
         """Close the connection pool (the token provider is closed by its owner)."""
         await self._client.aclose()
@@ -314,7 +362,7 @@ class ZohoClient:
             sent = {**(headers or {}), "Authorization": f"Zoho-oauthtoken {token}"}
 
             def request(sent: dict[str, str] = sent) -> httpx.Request:
-                stats.calls[name] += 1
+                stats.calls[name] = stats.calls.get(name, 0) + 1
                 return self._client.build_request(
                     method, path, json=json, params=params, headers=sent, files=files
                 )
@@ -383,6 +431,24 @@ def _request_error(name: str, response: httpx.Response) -> ZohoRequestError:
         status=status,
         code=code,
     )
+
+
+def _write_results(
+    name: Endpoint, module: str, response: httpx.Response, sent: int
+) -> list[UpsertResult]:
+    """One result per record sent, from an upsert's or update's `data` array."""
+    payload = _json(response)
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if response.status_code in (200, 201, 202, 207, 400) and isinstance(data, list):
+        if len(data) != sent:
+            raise ZohoRequestError(
+                f"Zoho {name} {module} answered {len(data)} results for {sent} records",
+                endpoint=name,
+                status=response.status_code,
+                code="RESULT_COUNT_MISMATCH",
+            )
+        return [_upsert_result(item) for item in data]
+    raise _request_error(name, response)
 
 
 def _upsert_result(item: Any) -> UpsertResult:
