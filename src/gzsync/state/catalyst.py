@@ -407,8 +407,8 @@ class CatalystStore(CatalystQuality):
                 if self._wm is not None:
                     current = self._wm.get(stream)
                     self._wm[stream] = rev if current is None else max(rev, current)
-            if not self._buffer and not self._marks:
-                self._oldest = None
+            # what is left is younger than what was sent: its age counts from now
+            self._oldest = None if not self._buffer and not self._marks else time.monotonic()
 
     def _write_items(self, kind: str, sent: list[tuple[Key, _Write, Any]]) -> None:
         """Insert or delete these items; the ones the service reports failed are sent again
