@@ -40,19 +40,22 @@ from functools import partial
 from gzsync.galaxy.filters import Condition, Op
 from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_customer
 from gzsync.state.store import LedgerEntry
+from gzsync.streams import AFFILIATES, CUSTOMERS
 from gzsync.sync import fullread
+from gzsync.sync.affiliates import AffiliateRetries
 from gzsync.sync.context import RunContext
+from gzsync.sync.failures import abort_if_tripped
 from gzsync.sync.fetch import Fetched, settle_full_read, spool_view, stream_start
 from gzsync.sync.linking import card_holders_of, link_affiliates
 from gzsync.sync.lookahead import cancel_pending, chunked
 from gzsync.sync.spool import Spool
 from gzsync.sync.watermark import pin_start
-from gzsync.sync.writer import BatchWriter, Cut, Held, Item, Outgoing, WriteOutcome
+from gzsync.sync.writer import BatchWriter, Cut, Held, Item, Outgoing, WriteOptions, WriteOutcome
 
 log = logging.getLogger("gzsync.sync.accounts")
 
-MODULE = "Accounts"
-KEY_FIELD = "Trader_ID"
+MODULE = CUSTOMERS.module
+KEY_FIELD = CUSTOMERS.key_field
 #: Customers per window (see the module docstring).
 WINDOW = 5000
 #: Id cache "module" of the Accounts written from a customer row (see the module docstring).
@@ -84,6 +87,7 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
         mapper=partial(map_customer, rules=ctx.rules),
         spool=spool,
         start=start,
+        dependent=AffiliateRetries(ctx),
         # WATERMARK_REREAD, when set, caps the read of an empty store
         from_start=compare and not (start.source == "zoho" and start.rev is not None),
     )
@@ -125,7 +129,8 @@ async def write_accounts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     t1 = time.monotonic()
     if not ctx.options.dry_run:
         pin_start(ctx.store, "customers", fetched.start)
-    writer = _writer(ctx, "customers", moves_watermark=True)
+    # the budget is checked per window (see _customer_items), not per batch
+    writer = BatchWriter(CUSTOMERS, ctx)
     outcome = await writer.write(_customer_items(ctx, spool, fetched))
     _stopped(ctx, outcome)
     if ctx.stopped:
@@ -257,7 +262,9 @@ async def _write_affiliates(
         else:
             items.append(Outgoing(affiliate.key, affiliate.rev, affiliate.payload))
     items.extend(held)
-    outcome = await _writer(ctx, "affiliates", moves_watermark=False).write(items)
+    outcome = await BatchWriter(
+        AFFILIATES, ctx, WriteOptions(moves_watermark=False, collect_ids=True)
+    ).write(items)
     _stopped(ctx, outcome)
     ids.update(outcome.ids)
     # Every card holder of an affiliate that failed in transit waits with it, linked or
@@ -314,33 +321,9 @@ def _customers_of(
         yield Outgoing(item.key, item.rev, payload, settles=settles.get(item.key))
 
 
-def _writer(ctx: RunContext, stream: str, *, moves_watermark: bool) -> BatchWriter:
-    """A writer for one stream; the budget is checked per window, not per batch."""
-    counts = ctx.report.affiliates if stream == "affiliates" else ctx.report.customers
-    return BatchWriter(
-        zoho=ctx.zoho,
-        store=ctx.store,
-        stream="affiliates" if stream == "affiliates" else "customers",
-        module=MODULE,
-        duplicate_field=KEY_FIELD,
-        counts=counts,
-        concurrency=ctx.settings.zoho_concurrency,
-        moves_watermark=moves_watermark,
-        dry_run=ctx.options.dry_run,
-        failures=ctx.failures,
-        collect_ids=stream == "affiliates",
-        also_ids=CUSTOMER_IDS if stream == "customers" else None,
-        on_progress=(lambda n: ctx.progress.advance("customers", n))
-        if stream == "customers"
-        else None,
-    )
-
-
 def _stopped(ctx: RunContext, outcome: WriteOutcome) -> None:
     """A writer that stopped for consecutive failures aborts the run."""
-    if outcome.stopped == "failures":
-        assert outcome.error is not None
-        raise outcome.error
+    abort_if_tripped(outcome)
 
 
 def _partial(ctx: RunContext) -> None:

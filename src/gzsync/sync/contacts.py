@@ -22,18 +22,20 @@ from functools import partial
 
 from gzsync.mapping.records import Mapped, Rejected, map_contact
 from gzsync.state.store import LedgerEntry
+from gzsync.streams import CONTACTS
 from gzsync.sync import fullread
 from gzsync.sync.context import RunContext
+from gzsync.sync.failures import abort_if_tripped
 from gzsync.sync.fetch import Fetched, settle_full_read, spool_view, stream_start
 from gzsync.sync.lookahead import cancel_pending, chunked
 from gzsync.sync.spool import Spool
 from gzsync.sync.watermark import pin_start
-from gzsync.sync.writer import BatchWriter, Held, Outgoing
+from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOptions
 
 log = logging.getLogger("gzsync.sync.contacts")
 
-MODULE = "Contacts"
-KEY_FIELD = "Galaxy_Contact_ID"
+MODULE = CONTACTS.module
+KEY_FIELD = CONTACTS.key_field
 PARENT_MODULE = "Accounts"
 PARENT_KEY_FIELD = "Trader_ID"
 LOOKUP_FIELD = "Account_Name"
@@ -78,20 +80,7 @@ async def write_contacts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     if not ctx.options.dry_run:
         pin_start(ctx.store, "contacts", fetched.start)
     writer = BatchWriter(
-        zoho=ctx.zoho,
-        store=ctx.store,
-        stream="contacts",
-        module=MODULE,
-        duplicate_field=KEY_FIELD,
-        counts=report.contacts,
-        budget=ctx.budget,
-        concurrency=ctx.settings.zoho_concurrency,
-        moves_watermark=True,
-        dry_run=ctx.options.dry_run,
-        lookup_field=LOOKUP_FIELD,
-        repair=partial(_repair, ctx),
-        failures=ctx.failures,
-        on_progress=partial(_progressed, ctx),
+        CONTACTS, ctx, WriteOptions(budget=ctx.budget, repair=partial(_repair, ctx))
     )
     # Customers rejected by our validation (in this run, or waiting in the ledger) have no
     # Account to find in Zoho through this state store — an Account of an older, good
@@ -103,23 +92,16 @@ async def write_contacts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     rows = spool.iter_rows("contacts", fetched.limit)
     outcome = await writer.write(_items(ctx, rows, rejected, fetched.settles))
     report.phases["write_contacts"] = time.monotonic() - t1
+    abort_if_tripped(outcome)
     if outcome.stopped == "budget":
         report.status = "partial"
         report.message = "stopped at the time budget; the next run carries on"
         report.contacts.fetched = outcome.processed  # the rest is read again next run
-    elif outcome.stopped == "failures":
-        assert outcome.error is not None
-        raise outcome.error
     elif fetched.full:
         settle_full_read(ctx, "contacts", fetched)
     report.watermark_after["contacts"] = (
         ctx.store.get_watermark("contacts") if not ctx.options.dry_run else fetched.start.rev
     )
-
-
-def _progressed(ctx: RunContext, n: int) -> None:
-    ctx.progress.advance("contacts", n)
-    ctx.heartbeat()
 
 
 async def _items(
