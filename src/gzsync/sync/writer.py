@@ -44,10 +44,10 @@ from gzsync.errors import ServiceError
 from gzsync.state.store import (
     RETRIED_EVERY_RUN,
     BatchCommit,
+    CheckpointStore,
     Confirmed,
     LedgerEntry,
     LedgerKind,
-    StateStore,
 )
 from gzsync.streams import Stream
 from gzsync.sync.budget import Budget
@@ -152,7 +152,7 @@ class WriteRun(Protocol):
     def zoho(self) -> ZohoClient: ...
 
     @property
-    def store(self) -> StateStore: ...
+    def store(self) -> CheckpointStore: ...
 
     @property
     def dry_run(self) -> bool: ...
