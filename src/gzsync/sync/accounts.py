@@ -70,7 +70,7 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
     """
     settings = ctx.settings
     t0 = time.monotonic()
-    start = await stream_start(ctx, "customers", MODULE)
+    start = await stream_start(ctx, CUSTOMERS.name, MODULE)
     compare = start.source == "zoho" or (
         start.source == "state"
         and fullread.full_read_due(ctx.store, settings.affiliate_full_read_every)
@@ -80,7 +80,7 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
     register = ctx.store.kv_get(fullread.RUNS_KEY) is None
     fetched = await spool_view(
         ctx,
-        stream="customers",
+        stream=CUSTOMERS.name,
         module=MODULE,
         view=settings.galaxy_customers_view,
         rev_column="THIRDPARTYREVNUM",
@@ -116,9 +116,9 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
             spool, WINDOW, partial(ctx.store.ids_put, CUSTOMER_IDS) if register else None
         )
         log.info("customers: %d already in Zoho as they should be", skipped)
-        fetched = replace(fetched, selected=spool.count("customers"))
+        fetched = replace(fetched, selected=spool.count(CUSTOMERS.name))
         ctx.report.customers.fetched = fetched.to_process
-        ctx.progress.start("customers", fetched.to_process)
+        ctx.progress.start(CUSTOMERS.name, fetched.to_process)
     fetched = replace(fetched, full=whole)
     ctx.report.phases["read_accounts"] = time.monotonic() - t0
     return fetched
@@ -128,7 +128,7 @@ async def write_accounts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     """Steps 4-5, window by window; one stream of customer batches across all windows."""
     t1 = time.monotonic()
     if not ctx.options.dry_run:
-        pin_start(ctx.store, "customers", fetched.start)
+        pin_start(ctx.store, CUSTOMERS.name, fetched.start)
     # the budget is checked per window (see _customer_items), not per batch
     writer = BatchWriter(CUSTOMERS, ctx)
     outcome = await writer.write(_customer_items(ctx, spool, fetched))
@@ -138,13 +138,13 @@ async def write_accounts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
         ctx.report.customers.fetched = outcome.processed
     elif not ctx.options.dry_run:
         if fetched.full:
-            settle_full_read(ctx, "customers", fetched)
+            settle_full_read(ctx, CUSTOMERS.name, fetched)
         if ctx.options.since_rev is None or fetched.full:
             # a limited full read did not see everything: the next run reads fully again
             fullread.record_accounts_run(ctx.store, full=fetched.full and not fetched.limit)
     ctx.report.phases["write_accounts"] = time.monotonic() - t1
-    ctx.report.watermark_after["customers"] = (
-        ctx.store.get_watermark("customers") if not ctx.options.dry_run else fetched.start.rev
+    ctx.report.watermark_after[CUSTOMERS.name] = (
+        ctx.store.get_watermark(CUSTOMERS.name) if not ctx.options.dry_run else fetched.start.rev
     )
 
 
@@ -167,7 +167,7 @@ async def _customer_items(ctx: RunContext, spool: Spool, fetched: Fetched) -> As
     the next window's first revision: that revision may be shared with this window's last
     rows, and the next run must read it again.
     """
-    windows = chunked(spool.iter_rows("customers", fetched.limit), WINDOW)
+    windows = chunked(spool.iter_rows(CUSTOMERS.name, fetched.limit), WINDOW)
     if ctx.budget.exhausted():
         _partial(ctx)
         return
@@ -226,15 +226,15 @@ async def _write_affiliates(
     plan = link_affiliates(card_holders, [r for r in rows if isinstance(r, Mapped)])
     report.warnings.extend(plan.warnings[:10])
     held = [
-        Held(LedgerEntry("affiliates", r.key, r.rev, "rejected", r.reason, r.detail))
+        Held(LedgerEntry(AFFILIATES.name, r.key, r.rev, "rejected", r.reason, r.detail))
         for r in rows
         if isinstance(r, Rejected) and r.rev in card_holders
     ]
     report.affiliates.fetched += len(plan.affiliates) + len(held)
     for affiliate in plan.affiliates:
-        ctx.quality.add("affiliates", affiliate)
+        ctx.quality.add(AFFILIATES.name, affiliate)
     keys = [a.key for a in plan.affiliates]
-    customers = spool.rows_of("customers", keys)
+    customers = spool.rows_of(CUSTOMERS.name, keys)
     registered = ctx.store.ids_get(CUSTOMER_IDS, [k for k in keys if k not in customers])
     known = spool.zoho_of(MODULE, keys) if compared else {}
     # the registry says which are customers; Zoho says their current id (one COQL look-up,
@@ -288,16 +288,18 @@ def _customers_of(
     for item in window:
         if isinstance(item, Rejected):
             yield Held(
-                LedgerEntry("customers", item.key, item.rev, "rejected", item.reason, item.detail)
+                LedgerEntry(
+                    CUSTOMERS.name, item.key, item.rev, "rejected", item.reason, item.detail
+                )
             )
             continue
-        ctx.quality.add("customers", item)
+        ctx.quality.add(CUSTOMERS.name, item)
         if item.key in affiliates.waiting:
             # an affiliate of it failed in transit: hold the customer so it is never
             # written without its link and forgotten; retried with the affiliate next run
             yield Held(
                 LedgerEntry(
-                    "customers",
+                    CUSTOMERS.name,
                     item.key,
                     item.rev,
                     "waiting_parent",

@@ -39,6 +39,8 @@ KEY_FIELD = CONTACTS.key_field
 PARENT_MODULE = "Accounts"
 PARENT_KEY_FIELD = "Trader_ID"
 LOOKUP_FIELD = "Account_Name"
+#: the stream whose Accounts contacts hang on (CONTACTS.lookup)
+_PARENT = CONTACTS.lookup.parent if CONTACTS.lookup else ""
 #: Contacts whose parents are resolved together, ahead of the upserts.
 LOOKAHEAD = 1000
 
@@ -48,12 +50,12 @@ async def read_contacts(ctx: RunContext, spool: Spool) -> Fetched:
     settings = ctx.settings
     columns = settings.galaxy_contact_columns
     t0 = time.monotonic()
-    start = await stream_start(ctx, "contacts", MODULE)
+    start = await stream_start(ctx, CONTACTS.name, MODULE)
     # an empty store with a Zoho that holds contacts: read all, send what Zoho lacks
     compare = start.source == "zoho"
     fetched = await spool_view(
         ctx,
-        stream="contacts",
+        stream=CONTACTS.name,
         module=MODULE,
         view=settings.galaxy_contacts_view,
         rev_column=columns["CONTACTS_REVNUM"],
@@ -64,10 +66,10 @@ async def read_contacts(ctx: RunContext, spool: Spool) -> Fetched:
     )
     if compare:
         await fullread.read_zoho(ctx, spool, module=MODULE, key_field=KEY_FIELD)
-        spool.skip_held_by_zoho("contacts", MODULE)
-        fetched = replace(fetched, selected=spool.count("contacts"))
+        spool.skip_held_by_zoho(CONTACTS.name, MODULE)
+        fetched = replace(fetched, selected=spool.count(CONTACTS.name))
         ctx.report.contacts.fetched = fetched.to_process
-        ctx.progress.start("contacts", fetched.to_process)
+        ctx.progress.start(CONTACTS.name, fetched.to_process)
     fetched = replace(fetched, full=compare or start.rev is None or start.rev <= 0)
     ctx.report.phases["read_contacts"] = time.monotonic() - t0
     return fetched
@@ -78,7 +80,7 @@ async def write_contacts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     report = ctx.report
     t1 = time.monotonic()
     if not ctx.options.dry_run:
-        pin_start(ctx.store, "contacts", fetched.start)
+        pin_start(ctx.store, CONTACTS.name, fetched.start)
     writer = BatchWriter(
         CONTACTS, ctx, WriteOptions(budget=ctx.budget, repair=partial(_repair, ctx))
     )
@@ -86,10 +88,10 @@ async def write_contacts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     # Account to find in Zoho through this state store — an Account of an older, good
     # revision would be in the id cache, which is asked first: their contacts wait without
     # a look-up. (With a lost state file the ledger is gone too, and Zoho is asked.)
-    rejected = spool.rejected_keys("customers") | {
-        e.key for e in ctx.store.ledger_list("customers", kind="rejected")
+    rejected = spool.rejected_keys(_PARENT) | {
+        e.key for e in ctx.store.ledger_list(_PARENT, kind="rejected")
     }
-    rows = spool.iter_rows("contacts", fetched.limit)
+    rows = spool.iter_rows(CONTACTS.name, fetched.limit)
     outcome = await writer.write(_items(ctx, rows, rejected, fetched.settles))
     report.phases["write_contacts"] = time.monotonic() - t1
     abort_if_tripped(outcome)
@@ -98,9 +100,9 @@ async def write_contacts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
         report.message = "stopped at the time budget; the next run carries on"
         report.contacts.fetched = outcome.processed  # the rest is read again next run
     elif fetched.full:
-        settle_full_read(ctx, "contacts", fetched)
-    report.watermark_after["contacts"] = (
-        ctx.store.get_watermark("contacts") if not ctx.options.dry_run else fetched.start.rev
+        settle_full_read(ctx, CONTACTS.name, fetched)
+    report.watermark_after[CONTACTS.name] = (
+        ctx.store.get_watermark(CONTACTS.name) if not ctx.options.dry_run else fetched.start.rev
     )
 
 
@@ -149,18 +151,18 @@ def _ready(
             out.append(
                 Held(
                     LedgerEntry(
-                        "contacts", item.key, item.rev, "rejected", item.reason, item.detail
+                        CONTACTS.name, item.key, item.rev, "rejected", item.reason, item.detail
                     )
                 )
             )
             continue
-        ctx.quality.add("contacts", item)
+        ctx.quality.add(CONTACTS.name, item)
         parent_id = ids.get(item.parent_key or "")
         if parent_id is None:
             out.append(
                 Held(
                     LedgerEntry(
-                        "contacts",
+                        CONTACTS.name,
                         item.key,
                         item.rev,
                         "waiting_parent",
