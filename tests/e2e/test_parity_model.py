@@ -3,12 +3,17 @@ fails it, and its model agrees with the sync's rule wherever the rule is right."
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from tests.e2e.helpers import Env, assert_parity, parity, sync
 
+from gzsync.mapping import records, tables
 from gzsync.mapping.records import Mapped
+from gzsync.mapping.rules import DEFAULT_RULES
+from gzsync.mapping.tables import FieldRule
 from gzsync.sandbox.parity import _expected_links
 from gzsync.sync import linking
 from gzsync.sync.linking import link_affiliates
@@ -54,3 +59,21 @@ def test_the_model_agrees_with_the_sync_s_rule(
     assert {k: (a.rev, a.parent_key) for k, a in expected.items()} == {
         a.key: (a.rev, a.parent_key) for a in plan.affiliates
     }
+
+
+def test_a_mapping_regression_fails_the_check(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The mapping reads BALANCE and MAXBALANCE the wrong way round and loses SALESNAME: the
+    # expected payloads come from that same mapping, so only the check's own table sees it.
+    def broken(rule: FieldRule) -> FieldRule:
+        swap = {"BALANCE": "MAXBALANCE", "MAXBALANCE": "BALANCE"}
+        return replace(rule, sources=tuple(swap.get(c, c) for c in rule.sources))
+
+    fields = tuple(broken(f) for f in tables.CUSTOMER.fields if f.zoho_field != "SALESNAME")
+    table = replace(tables.CUSTOMER, fields=fields)
+    monkeypatch.setattr(records, "_CUSTOMER_PLAN", records._plan(table, DEFAULT_RULES))
+    sync(env, entities=("accounts",))
+    result = parity(env, contacts=False)
+    assert not result.ok
+    wrong = {m.split(":")[0].split(".")[1] for m in result.mismatched}
+    assert {"Credit_Limit", "Open_Balance", "SALESNAME"} <= wrong
+    assert result.plain_checked > 0

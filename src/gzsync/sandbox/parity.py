@@ -7,8 +7,13 @@ every mapped field equal, every link pointing at the right record.
 The links and the value comparison are this module's own model (`_expected_links`,
 `_same`), written apart from the sync's `linking` and `fullread`, so a linking regression
 cannot hide in both (tested by breaking the sync's linking on purpose). The field values
-still come from the sync's mapping (`gzsync.mapping.records`): an independent model of the
-mapping is not written yet (issue 13, point 5: partly done).
+come from the sync's mapping (`gzsync.mapping.records`), and are cross-checked by a small
+model of its own (`_PLAIN_FIELDS`): every Zoho field whose Galaxy column holds a *plain*
+value (trimmed short text, an integer or a float, a plain numeral) must hold that value, so
+a mapping that reads the wrong column, or loses a field, fails the check even though the
+expected payload came from that same mapping (tested by breaking the table on purpose).
+Values that need normalising (decimal commas, phones, e-mails, long texts) are left to the
+mapping's own tests (issue 13, point 5: partly done).
 
 A field the mapping left out of a record (a value that was no number, a bad phone: issue
 11) is not compared: Zoho keeps what it had, whatever that was. `left_out` counts them.
@@ -16,6 +21,7 @@ A field the mapping left out of a record (a value that was no number, a bad phon
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +43,7 @@ class ParityReport:
     wrong_links: list[str] = field(default_factory=list)
     checked: dict[str, int] = field(default_factory=dict)
     left_out: int = 0  # fields the mapping left out (Zoho keeps its value): not compared
+    plain_checked: int = 0  # plain Galaxy values checked against this module's own table
 
     @property
     def ok(self) -> bool:
@@ -64,6 +71,7 @@ def expected_accounts(
     customers: Iterable[Mapping[str, Any]],
     affiliate_rows: Iterable[Mapping[str, Any]],
     rules: MappingRules = DEFAULT_RULES,
+    raw: dict[str, Mapping[str, Any]] | None = None,
 ) -> tuple[dict[str, Mapped], dict[str, Mapped], dict[str, str]]:
     """(customers by key, affiliates by key, customer key -> affiliate key) Galaxy implies."""
     by_key: dict[str, Mapped] = {}
@@ -73,6 +81,8 @@ def expected_accounts(
         if isinstance(item, Mapped) and (item.key not in by_key or by_key[item.key].rev < item.rev):
             by_key[item.key] = item
             card[item.key] = _has_card(row.get(CARD_COLUMN))
+            if raw is not None:
+                raw[item.key] = row
     mapped_affiliates = [
         a for a in (map_affiliate(row, rules) for row in affiliate_rows) if isinstance(a, Mapped)
     ]
@@ -87,6 +97,71 @@ def expected_accounts(
 #: The customers view's member card column: a customer with one (and a revision > 0) is a
 #: card holder, whose affiliates carry its revision (SPEC §1 step 4).
 CARD_COLUMN = "ZH_CUSTOMERS_MEMBER_CARDNO"
+
+
+#: Zoho field <- Galaxy column, per module, written here apart from mapping/tables.py
+#: (SPEC §3): what `_check_plain` holds Zoho to wherever the column's value is plain.
+_PLAIN_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "customers": (
+        ("Account_Name", "TRDRNAME", "text"),
+        ("Account_AFM", "TIN", "text"),
+        ("Billing_Street", "TRDSSTREET", "text"),
+        ("Shipping_Street", "TRDSSTREET", "text"),
+        ("Billing_State", "PREFDESCR", "text"),
+        ("Shipping_State", "PREFDESCR", "text"),
+        ("Billing_Country", "CNTRCODE", "text"),
+        ("Shipping_Country", "CNTRCODE", "text"),
+        ("Industry", "CAT_EPAGG", "text"),
+        ("Account_Category", "CATEGDISCOUNT", "text"),
+        ("Credit_Limit", "BALANCE", "number"),
+        ("Open_Balance", "MAXBALANCE", "number"),
+        ("Watt", "WATT_CY", "number"),
+        ("Turnover_YTD", "TURNOVER_YTD", "number"),
+        ("Turnover_LTD", "TURNOVER_LTD", "number"),
+        ("Turnover_LY", "TURVOVER_LY", "number"),
+        ("SALESNAME", "SALESNAME", "text"),
+    ),
+    "contacts": (
+        ("Last_Name", "LASTNAME", "text"),
+        ("Title", "JOBTITLE", "text"),
+    ),
+}
+_PLAIN_NUMERAL = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,6})?")
+#: texts up to this long are below every field's limit: never cut
+_PLAIN_TEXT_MAX = 40
+
+
+def _plain(value: Any, kind: str) -> tuple[bool, Any]:
+    """(True, what Zoho must hold) for a value no normalising can change; else (False, _).
+    A `number` field takes numbers and numerals only (a placeholder text is dropped)."""
+    if isinstance(value, bool) or value is None:
+        return False, None
+    if isinstance(value, int):
+        return abs(value) < 10**12, value
+    if isinstance(value, float):
+        return value == value and abs(value) < 1e12, value
+    if not isinstance(value, str) or value != value.strip() or not value:
+        return False, None
+    if _PLAIN_NUMERAL.fullmatch(value):
+        return True, float(value)
+    if kind == "number":
+        return False, None
+    plain = len(value) <= _PLAIN_TEXT_MAX and value.isprintable() and "," not in value
+    return plain and not any(c.isdigit() for c in value), value
+
+
+def _check_plain(
+    report: ParityReport, entity: str, key: str, row: Mapping[str, Any], record: Mapping[str, Any]
+) -> None:
+    """Zoho holds every plain Galaxy value where this module's own table says it goes."""
+    for zoho_field, column, kind in _PLAIN_FIELDS[entity]:
+        plain, want = _plain(row.get(column), kind)
+        if not plain:
+            continue
+        report.plain_checked += 1
+        got = record.get(zoho_field)
+        if not _same(got, want):
+            report.mismatched.append(f"{key}.{zoho_field}: zoho={got!r:.40} {column}={want!r:.40}")
 
 
 def _has_card(value: Any) -> bool:
@@ -143,7 +218,10 @@ def check_parity(
 ) -> ParityReport:
     """Compare the Zoho sandbox's records with what the Galaxy sandbox's rows imply."""
     report = ParityReport()
-    customers, affiliates, links = expected_accounts(galaxy_customers, galaxy_affiliates, rules)
+    raw: dict[str, Mapping[str, Any]] = {}
+    customers, affiliates, links = expected_accounts(
+        galaxy_customers, galaxy_affiliates, rules, raw
+    )
     accounts = list(zoho_accounts)
     counts = Counter(str(r.get("Trader_ID")) for r in accounts)
     report.duplicated.extend(sorted(k for k, n in counts.items() if n > 1))
@@ -154,6 +232,7 @@ def check_parity(
             report.missing.append(f"Account {key}")
             continue
         _compare(report, key, item.payload, record)
+        _check_plain(report, "customers", key, raw[key], record)
         want = links.get(key)
         got = _lookup_id(record.get("Affiliate_To"))
         want_id = None if want is None else _record_id(zoho_by_key.get(want))
@@ -184,11 +263,13 @@ def _check_contacts(
     rules: MappingRules = DEFAULT_RULES,
 ) -> None:
     expected: dict[str, Mapped] = {}
+    raw: dict[str, Mapping[str, Any]] = {}
     for row in galaxy_contacts:
         item = map_contact(row, DEFAULT_CONTACT_COLUMNS, rules)
         # a contact is expected only when its customer is a valid one (else it waits)
         if isinstance(item, Mapped) and item.parent_key in customers:
             expected[item.key] = item
+            raw[item.key] = row
     records = list(zoho_contacts)
     counts = Counter(str(r.get("Galaxy_Contact_ID")) for r in records)
     report.duplicated.extend(sorted(f"contact {k}" for k, n in counts.items() if n > 1))
@@ -199,6 +280,7 @@ def _check_contacts(
             report.missing.append(f"Contact {key}")
             continue
         _compare(report, key, item.payload, record)
+        _check_plain(report, "contacts", key, raw[key], record)
         want = _record_id(zoho_accounts.get(item.parent_key or ""))
         got = _lookup_id(record.get("Account_Name"))
         if got != want:
