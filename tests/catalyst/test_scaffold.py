@@ -146,3 +146,19 @@ def test_a_job_imports_no_server_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", ["serve", "sandbox", "demo"])
+def test_a_command_that_serves_names_the_extra_when_the_server_stack_is_missing(
+    command: str,
+) -> None:
+    code = (
+        "import sys; sys.modules['uvicorn'] = None; sys.argv = ['gzsync', sys.argv[1]];"
+        "from gzsync.cli import main; main()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, command], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    assert f"gzsync {command} needs uvicorn (the server extra)" in done.stderr
+    assert "pip install 'gzsync[server]'" in done.stderr
