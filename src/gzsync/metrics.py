@@ -23,12 +23,12 @@ Metrics (all gauges: a run's history is pruned, so counts over it are not monoto
 from __future__ import annotations
 
 from pathlib import Path
-from typing import cast
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest, write_to_textfile
 
 from gzsync.console.views import ENTITIES, OUTCOMES, run_row
-from gzsync.state.store import StateStore, StreamName
+from gzsync.state.store import StateStore
+from gzsync.streams import WATERMARKED
 
 #: Statuses that count as "the sync is moving" for the last-success clock and alerts.
 SUCCEEDED = frozenset({"success", "partial", "incomplete"})
@@ -115,8 +115,8 @@ def build_registry(store: StateStore | None) -> CollectorRegistry:
             break
     for (stream, kind, reason), n in store.ledger_counts().items():
         ledger.labels(stream=stream, kind=kind, reason=reason).set(n)
-    for stream in ("customers", "contacts"):
-        mark = store.get_watermark(cast(StreamName, stream))
+    for stream in WATERMARKED:
+        mark = store.get_watermark(stream)
         if mark is not None:
             watermark.labels(stream=stream).set(mark)
     return registry

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -47,8 +49,13 @@ def test_requirements_pin_runtime_dependencies_exactly(tmp_path: Path) -> None:
         for line in (tmp_path / "requirements.txt").read_text().splitlines()
         if line and not line.startswith("#")
     ]
-    runtime = [r for r in importlib.metadata.requires("gzsync") or [] if ";" not in r]
-    assert set(runtime) <= set(lines)
+    requires = importlib.metadata.requires("gzsync") or []
+    server = {r.partition(";")[0].strip() for r in requires if "extra == 'server'" in r}
+    runtime = {r for r in requires if ";" not in r}
+    assert server == {"starlette==1.10.0", "uvicorn==0.54.0"}
+    assert server <= runtime  # `pip install -e .` still pulls the server stack
+    assert runtime - server <= set(lines)
+    assert not server & set(lines)  # a Catalyst Job does not install it
     assert "zcatalyst-sdk==1.4.0" in lines
     assert lines[-1] == "./wheels/gzsync-0.1.0-py3-none-any.whl"
     assert all("==" in line for line in lines[:-1])
@@ -112,3 +119,46 @@ def test_no_secret_values_in_the_folder(tmp_path: Path) -> None:
     config = json.loads((tmp_path / "catalyst-config.json").read_text())
     assert config["deployment"]["env_variables"] == {}
     assert "python_3_11" in SUPPORTED_STACKS
+
+
+def test_the_function_folder_wheel_does_not_require_the_server_stack(tmp_path: Path) -> None:
+    write_function_folder(tmp_path)
+    (wheel,) = tmp_path.glob("gzsync-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = archive.read(name).decode()
+    required = [
+        line
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist:") and ";" not in line
+    ]
+    assert "Requires-Dist: httpx==0.28.1" in required
+    assert not [line for line in required if "starlette" in line or "uvicorn" in line]
+    assert "Requires-Dist: starlette==1.10.0; extra == 'server'" in metadata
+
+
+def test_a_job_imports_no_server_stack() -> None:
+    code = (
+        "import sys, gzsync.catalyst.handler, gzsync.sync.pipeline, gzsync.state.catalyst;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('starlette', 'uvicorn')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", ["serve", "sandbox", "demo"])
+def test_a_command_that_serves_names_the_extra_when_the_server_stack_is_missing(
+    command: str,
+) -> None:
+    code = (
+        "import sys; sys.modules['uvicorn'] = None; sys.argv = ['gzsync', sys.argv[1]];"
+        "from gzsync.cli import main; main()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, command], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    assert f"gzsync {command} needs uvicorn (the server extra)" in done.stderr
+    assert "pip install 'gzsync[server]'" in done.stderr

@@ -25,12 +25,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gzsync.errors import LockHeldError, StateError
+from gzsync.state.readonly import ReadOnlyStore
 from gzsync.state.store import (
     WARNING_RUNS_KEPT,
     BatchCommit,
+    CheckpointStore,
     Confirmed,
+    KeyValueStore,
     LedgerEntry,
     LedgerKind,
+    RunHistory,
+    RunLock,
     StateStore,
     StreamName,
     WarningRecord,
@@ -116,6 +121,13 @@ class StoreContract:
         return open_store()
 
     # -- key/value with expiry ------------------------------------------------------------
+
+    @pytest.mark.parametrize("role", [KeyValueStore, CheckpointStore, RunLock, RunHistory])
+    def test_the_store_and_its_read_only_view_play_every_role(
+        self, store: StateStore, role: type
+    ) -> None:
+        assert isinstance(store, role)
+        assert isinstance(ReadOnlyStore(store), role)
 
     def test_kv_absent_key_is_none(self, store: StateStore) -> None:
         assert store.kv_get("galaxy.session") is None

@@ -103,13 +103,19 @@ def requirements_txt(gzsync_requirement: str | None = None) -> str:
 
 
 def runtime_pins() -> list[str]:
-    """The installed gzsync's runtime requirements plus its `catalyst` extra, sorted."""
+    """The installed gzsync's runtime requirements plus its `catalyst` extra, sorted,
+    without the `server` extra's packages (starlette, uvicorn: the sandboxes' and the
+    console's server stack, which a Job never runs)."""
     pins: set[str] = set()
+    server: set[str] = set()
     for requirement in importlib.metadata.requires("gzsync") or []:
         spec, _, marker = requirement.partition(";")
         marker = marker.strip().replace('"', "'")
         if not marker or marker == "extra == 'catalyst'":
             pins.add(spec.strip())
+        elif marker == "extra == 'server'":
+            server.add(spec.strip())
+    pins -= server
     pins.add(CATALYST_SDK_PIN)
     return sorted(pins, key=str.lower)
 

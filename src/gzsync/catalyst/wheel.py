@@ -51,7 +51,7 @@ def build_wheel(target_dir: Path) -> Path:
     metadata = dist.read_text("METADATA")
     if not metadata:
         raise RuntimeError("the installed gzsync has no METADATA: reinstall it with pip")
-    files[f"{dist_info}/METADATA"] = metadata.encode("utf-8")
+    files[f"{dist_info}/METADATA"] = without_server_stack(metadata).encode("utf-8")
     entry_points = dist.read_text("entry_points.txt")
     if entry_points:
         files[f"{dist_info}/entry_points.txt"] = entry_points.encode("utf-8")
@@ -69,6 +69,18 @@ def build_wheel(target_dir: Path) -> Path:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, data)
     return out
+
+
+def without_server_stack(metadata: str) -> str:
+    """METADATA whose unconditional requirements leave out the `server` extra's packages:
+    a function folder's gzsync needs no HTTP server (`gzsync[server]` still asks for it)."""
+    server = {
+        line.partition(";")[0].strip()
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist:") and "extra == 'server'" in line.replace('"', "'")
+    }
+    kept = [line for line in metadata.splitlines(keepends=True) if line.strip() not in server]
+    return "".join(kept)
 
 
 def sha256_of(path: Path) -> str:

@@ -14,6 +14,7 @@ from gzsync import logs
 from gzsync.config import Settings, load_settings, load_sync_settings
 from gzsync.errors import GzsyncError
 from gzsync.ops import words
+from gzsync.streams import STREAM_NAMES
 from gzsync.sync.progress import LogProgress, NoProgress, ProgressSink, RichProgress
 from gzsync.sync.report import RunReport
 
@@ -64,7 +65,7 @@ def render_report(report: RunReport, title: str = "gzsync run") -> None:
     table.add_column("entity")
     for column in ("fetched", "inserted", "updated", "rejected", "failed", "warnings"):
         table.add_column(column, justify="right")
-    for entity in ("customers", "affiliates", "contacts"):
+    for entity in STREAM_NAMES:
         counts = data[entity]
         table.add_row(
             entity,

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from gzsync.cli.common import fail, settings_or_exit, setup_logging
+from gzsync.cli.server_stack import require_server_stack
 from gzsync.errors import GzsyncError
 
 log = logging.getLogger("gzsync.console")
@@ -38,6 +39,7 @@ def serve_command(
     CONSOLE_USER and CONSOLE_PASSWORD), else exit 2. Stops on Ctrl-C / SIGTERM. While it
     runs it checks the alert conditions every minute when ALERT_URLS is set.
     """
+    require_server_stack("serve")
     import uvicorn
 
     from gzsync.console.app import create_app

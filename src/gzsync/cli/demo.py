@@ -11,6 +11,7 @@ import typer
 from gzsync import logs
 from gzsync.cli.common import print_json, render_report, stderr
 from gzsync.cli.reconcile_cmd import run_drift_demo
+from gzsync.cli.server_stack import require_server_stack
 from gzsync.config import Settings
 from gzsync.sync.options import RunOptions
 from gzsync.sync.pipeline import run_sync
@@ -66,6 +67,7 @@ def demo_command(
     Catalyst console, through zcatalyst-sdk, as a Catalyst Job function keeps it (temporary:
     it stops with the demo). Exit code 0 when Zoho matches Galaxy.
     """
+    require_server_stack("demo")
     from gzsync.sandbox.galaxy import create_galaxy_app
     from gzsync.sandbox.parity import check_parity
     from gzsync.sandbox.serve import serve_sandboxes

@@ -46,16 +46,13 @@ from gzsync.ops.ledger import (
     select,
 )
 from gzsync.state.store import LedgerEntry, RunRecord, StateStore, StreamName
+from gzsync.streams import STREAM_NAMES, WATERMARKED
 
 stdout = Console()
 
 
-class Entity(StrEnum):
-    """Ledger streams, as `--entity` takes them."""
-
-    customers = "customers"
-    affiliates = "affiliates"
-    contacts = "contacts"
+#: Ledger streams, as `--entity` takes them: every declared stream.
+Entity = StrEnum("Entity", {name: name for name in STREAM_NAMES})  # type: ignore[misc]
 
 
 class Kind(StrEnum):
@@ -104,7 +101,7 @@ def status_data(store: StateStore | None, runs: int = 10) -> dict[str, Any]:
     if store is None:
         return {
             "runs": [],
-            "watermarks": {"customers": None, "contacts": None},
+            "watermarks": dict.fromkeys(WATERMARKED),
             "ledger": [],
             "ledger_total": 0,
         }
@@ -115,7 +112,7 @@ def status_data(store: StateStore | None, runs: int = 10) -> dict[str, Any]:
     ]
     return {
         "runs": [_run_summary(r) for r in store.runs(runs)],
-        "watermarks": {s: store.get_watermark(s) for s in ("customers", "contacts")},
+        "watermarks": {s: store.get_watermark(s) for s in WATERMARKED},
         "ledger": ledger,
         "ledger_total": sum(counts.values()),
     }

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from gzsync.cli.common import fail
+from gzsync.cli.server_stack import require_server_stack
 
 
 def parse_latency(text: str) -> tuple[float, float]:
@@ -63,6 +64,7 @@ def sandbox_command(
     also has `catalyst`: the console's `console_url` and the `env` that points
     zcatalyst-sdk (and STATE_BACKEND) at it.
     """
+    require_server_stack("sandbox")
     from gzsync.sandbox.galaxy import create_galaxy_app
     from gzsync.sandbox.serve import serve_sandboxes
     from gzsync.sandbox.zoho import create_zoho_app

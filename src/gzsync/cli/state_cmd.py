@@ -22,6 +22,7 @@ from gzsync.cli.common import fail, settings_or_exit
 from gzsync.config import Settings
 from gzsync.errors import GzsyncError
 from gzsync.ops import state_admin, words
+from gzsync.streams import WATERMARKED
 
 state_app = typer.Typer(
     help="Back up, restore or reset the state store, or move a watermark (each says what "
@@ -33,11 +34,8 @@ state_app = typer.Typer(
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
-class Stream(StrEnum):
-    """Streams with a watermark."""
-
-    customers = "customers"
-    contacts = "contacts"
+#: Streams with a watermark: every declared stream not read by another's revisions.
+Stream = StrEnum("Stream", {name: name for name in WATERMARKED})  # type: ignore[misc]
 
 
 def _say(text: str) -> None:

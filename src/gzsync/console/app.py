@@ -45,7 +45,7 @@ from gzsync.config import Settings
 from gzsync.console import actions, security, views
 from gzsync.console.runner import SyncRunner
 from gzsync.errors import GzsyncError
-from gzsync.state.store import StateStore, StreamName
+from gzsync.state.store import StateStore
 
 log = logging.getLogger("gzsync.console")
 
@@ -311,7 +311,7 @@ async def ledger_retry(request: Request) -> Response:
         return refused
     form = await Form.read(request)
     stream_raw = form.get("stream")
-    stream = cast(StreamName, stream_raw) if stream_raw in views.STREAMS else None
+    stream = stream_raw if stream_raw in views.STREAMS else None
     keys = [k for k in form.getlist("key") if k]
     if not keys and form.get("all") != "1":
         return PlainTextResponse("Say which records: key=..., or all=1.", status_code=400)
@@ -337,7 +337,7 @@ async def ledger_drop(request: Request) -> Response:
     key = form.get("key")
     if stream_raw not in views.STREAMS or not key:
         return PlainTextResponse("Say which record: stream and key.", status_code=400)
-    stream = cast(StreamName, stream_raw)
+    stream = stream_raw
 
     def work() -> bool:
         with console.store() as store:

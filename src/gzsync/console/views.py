@@ -30,10 +30,11 @@ from typing import Any, cast, get_args
 from gzsync.console import charts
 from gzsync.ops import ledger as ops_ledger
 from gzsync.state.store import LedgerEntry, LedgerKind, RunRecord, StateStore, StreamName
+from gzsync.streams import STREAM_NAMES
 
-ENTITIES: tuple[str, ...] = ("customers", "affiliates", "contacts")
+ENTITIES: tuple[str, ...] = STREAM_NAMES
 OUTCOMES: tuple[str, ...] = ("fetched", "inserted", "updated", "rejected", "failed", "warnings")
-STREAMS: tuple[str, ...] = get_args(StreamName)
+STREAMS: tuple[str, ...] = STREAM_NAMES
 KINDS: tuple[str, ...] = get_args(LedgerKind)
 #: Zoho module of each stream's id cache entries.
 MODULES: dict[str, str] = {
@@ -220,7 +221,7 @@ class LedgerFilter:
         stream = params.get("stream") or None
         kind = params.get("kind") or None
         return cls(
-            stream=cast(StreamName, stream) if stream in STREAMS else None,
+            stream=stream if stream in STREAMS else None,
             reason=(params.get("reason") or "").strip() or None,
             kind=cast(LedgerKind, kind) if kind in KINDS else None,
             run=(params.get("run") or "").strip() or None,
@@ -308,7 +309,7 @@ class RecordView:
 
 def record_view(store: StateStore, stream: str, key: str, runs: Sequence[RunRecord]) -> RecordView:
     """What the store knows about one record (see the module docstring)."""
-    entries = [e for e in store.ledger_list(cast(StreamName, stream)) if e.key == key]
+    entries = [e for e in store.ledger_list(stream) if e.key == key]
     entry = entries[0] if entries else None
     zoho_id = store.ids_get(MODULES.get(stream, "Accounts"), [key]).get(key)
     events: list[tuple[float, str]] = []

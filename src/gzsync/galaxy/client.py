@@ -38,7 +38,7 @@ from gzsync.http import (
     send_with_retries,
 )
 from gzsync.logs import redact, register_secret
-from gzsync.state.store import StateStore
+from gzsync.state.store import KeyValueStore
 
 log = logging.getLogger("gzsync.galaxy")
 
@@ -80,7 +80,7 @@ class GalaxyClient:
         base_url: str,
         username: str,
         password: str,
-        store: StateStore,
+        store: KeyValueStore,
         timeout_s: float = 20.0,
         verify: bool | str = True,
         ss_pid: str | None = None,

@@ -10,11 +10,12 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gzsync.state.store import StreamName, WarningRecord
+from gzsync.state.store import WarningRecord
+from gzsync.streams import STREAM_NAMES
 
 __all__ = ["data_quality_html"]
 
-_ENTITIES: tuple[StreamName, ...] = ("customers", "affiliates", "contacts")
+_ENTITIES: tuple[str, ...] = STREAM_NAMES
 _SAMPLES = 5
 
 

@@ -16,8 +16,9 @@ from typing import Any
 from gzsync.ops import words
 from gzsync.ops.data_quality import data_quality_html
 from gzsync.state.store import RunRecord, WarningRecord
+from gzsync.streams import STREAM_NAMES
 
-ENTITIES = ("customers", "affiliates", "contacts")
+ENTITIES = STREAM_NAMES
 COUNT_COLUMNS = ("fetched", "inserted", "updated", "rejected", "failed", "warnings")
 
 _STATUS_COLOURS = {

@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover - Windows
 from gzsync.errors import LockHeldError, StateError
 from gzsync.ops import words
 from gzsync.state.sqlite import SCHEMA_VERSION
+from gzsync.streams import WATERMARKED
 
 _TABLES = frozenset({"kv", "watermarks", "ledger", "ids", "lock", "runs"})
 
@@ -75,7 +76,7 @@ def summarize(path: Path) -> StateSummary:
             problems = _problems(conn)
             if problems:
                 return StateSummary(path=path, exists=True, problems=tuple(problems))
-            marks = {s: None for s in ("customers", "contacts")} | {
+            marks = dict.fromkeys(WATERMARKED) | {
                 str(s): int(r) for s, r in conn.execute("SELECT stream, rev FROM watermarks")
             }
             ledger = conn.execute("SELECT count(*) FROM ledger").fetchone()[0]

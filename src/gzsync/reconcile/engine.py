@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gzsync import logs
+from gzsync import logs, streams
 from gzsync.clients import galaxy_client, token_source, zoho_client
 from gzsync.config import Settings
 from gzsync.errors import LockHeldError, ServiceError, StateError
@@ -67,9 +67,10 @@ from gzsync.reconcile.read import (
 from gzsync.reconcile.report import MERGE_LIST_LIMIT, ReconcileReport
 from gzsync.state.store import LedgerEntry, StateStore, StreamName
 from gzsync.sync.budget import Budget
+from gzsync.sync.failures import FailureCounter, abort_if_tripped
 from gzsync.sync.options import ENTITIES
 from gzsync.sync.report import EntityCounts
-from gzsync.sync.writer import BatchWriter, FailureCounter, Held, Outgoing, WriteOutcome
+from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOptions, WriteOutcome
 from gzsync.zoho.client import ZohoClient
 
 log = logging.getLogger("gzsync.reconcile")
@@ -398,19 +399,16 @@ class _Job:
         if self.options.dry_run:
             repairs["sent"] += sum(1 for _ in items)
             return WriteOutcome()
-        counts = EntityCounts()
+        declared = streams.stream(stream)
+        assert (declared.module, declared.key_field) == (spec.module, spec.key_field)
+        run = _RepairRun(
+            self.zoho, self.store, self.failures, self.settings.zoho_concurrency, EntityCounts()
+        )
+        counts = run.tally
         writer = BatchWriter(
-            zoho=self.zoho,
-            store=self.store,
-            stream=stream,
-            module=spec.module,
-            duplicate_field=spec.key_field,
-            counts=counts,
-            budget=self.budget,
-            concurrency=self.settings.zoho_concurrency,
-            moves_watermark=False,
-            failures=self.failures,
-            collect_ids=collect_ids,
+            declared,
+            run,
+            WriteOptions(moves_watermark=False, budget=self.budget, collect_ids=collect_ids),
         )
         outcome = await writer.write(_async(items))
         confirmed = counts.inserted + counts.updated
@@ -418,9 +416,7 @@ class _Job:
         repairs["sent"] += confirmed + ledgered
         repairs["confirmed"] += confirmed
         repairs["ledgered"] += ledgered
-        if outcome.stopped == "failures":
-            assert outcome.error is not None
-            raise outcome.error
+        abort_if_tripped(outcome)
         if outcome.stopped == "budget":
             self._stop()
             return None
@@ -513,3 +509,23 @@ def _register_secrets(settings: Settings) -> None:
     ):
         if secret is not None:
             logs.register_secret(secret.get_secret_value())
+
+
+@dataclass(slots=True)
+class _RepairRun:
+    """What a reconcile gives the sync's writer (:class:`gzsync.sync.writer.WriteRun`):
+    its clients, its failure counter, and counts of its own; never a dry run (a dry
+    reconcile sends nothing)."""
+
+    zoho: ZohoClient
+    store: StateStore
+    failures: FailureCounter
+    concurrency: int
+    tally: EntityCounts
+    dry_run: bool = False
+
+    def counts(self, stream: str) -> EntityCounts:
+        return self.tally
+
+    def advanced(self, stream: str, n: int) -> None:
+        return None

@@ -14,6 +14,10 @@ One store holds, per deployment:
 - **meta entries** — durable named values of the deployment (the mapping rules'
   fingerprint, :mod:`gzsync.sync.rules_upgrade`).
 
+`StateStore` is made of the roles its callers ask for — `KeyValueStore` (sessions, tokens),
+`CheckpointStore` (watermarks, commit, ledger, id cache, meta), `RunLock`, `RunHistory` — so
+the API clients need only a key/value store (a dict will do in their tests).
+
 :meth:`StateStore.commit_batch` is the one write the pipeline makes per upsert batch; it is
 atomic, so a crash never leaves a watermark ahead of the ledger or the id cache.
 
@@ -25,11 +29,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 #: Streams with a watermark and ledger entries. Affiliates are ledgered under `affiliates`
 #: but have no watermark of their own (they ride on their card holder's revision).
-StreamName = Literal["customers", "affiliates", "contacts"]
+#: Any declared stream's name (`gzsync.streams.STREAM_NAMES`): a new stream needs no edit here.
+StreamName = str
 
 #: Why a record waits in the ledger, which also decides when it is retried:
 #: - `rejected`: our validation refused the Galaxy row; retried when its revision changes.
@@ -108,10 +113,16 @@ class WarningRecord:
 WARNING_RUNS_KEPT = 50
 
 
-class StateStore(Protocol):
-    """What the pipeline, the CLI and the clients need from a state backend."""
+# The store's roles, each the size of its callers (httpx's `Auth`, `BaseTransport`): a
+# client that keeps a session or a token asks for a `KeyValueStore`, the writer for a
+# `CheckpointStore`. The backends (SQLite, Catalyst, read-only) satisfy them structurally,
+# through `StateStore`, which is all of them.
 
-    # -- key/value with expiry (Galaxy session, Zoho token) ---------------------------------
+
+@runtime_checkable
+class KeyValueStore(Protocol):
+    """Key/value with expiry: the Galaxy session, the Zoho access token, console history."""
+
     def kv_get(self, key: str) -> str | None:
         """The value, or None when absent or expired."""
 
@@ -119,6 +130,12 @@ class StateStore(Protocol):
         """Store a value; `ttl_s` None means no expiry."""
 
     def kv_delete(self, key: str) -> None: ...
+
+
+@runtime_checkable
+class CheckpointStore(Protocol):
+    """The sync's durable progress: watermarks, the per-batch commit, the ledger, the id
+    cache, and named meta values (the mapping rules' fingerprint, full-read counters)."""
 
     # -- watermarks --------------------------------------------------------------------
     def get_watermark(self, stream: StreamName) -> int | None:
@@ -161,7 +178,17 @@ class StateStore(Protocol):
 
     def ids_evict(self, module: str, keys: Iterable[str]) -> None: ...
 
-    # -- the run lock --------------------------------------------------------------------
+    # -- meta entries ------------------------------------------------------------------------
+    def meta_get(self, name: str) -> str | None:
+        """A durable named value (no expiry), or None."""
+
+    def meta_put(self, name: str, value: str) -> None: ...
+
+
+@runtime_checkable
+class RunLock(Protocol):
+    """One run at a time: the lock a sync, a reconcile or a watermark change holds."""
+
     def acquire_lock(self, owner: str, ttl_s: float) -> None:
         """Take the lock or raise LockHeldError naming the holder; an expired lock is taken."""
 
@@ -171,7 +198,11 @@ class StateStore(Protocol):
     def release_lock(self, owner: str) -> None:
         """Release the lock if we hold it."""
 
-    # -- run history ---------------------------------------------------------------------
+
+@runtime_checkable
+class RunHistory(Protocol):
+    """Runs and their reports, and each run's data-quality warnings."""
+
     def run_started(self, run_id: str, started_at: float) -> None: ...
 
     def run_finished(self, run_id: str, finished_at: float, report: dict[str, object]) -> None:
@@ -197,10 +228,8 @@ class StateStore(Protocol):
     ) -> list[WarningRecord]:
         """A run's warnings in the order added, filtered as asked."""
 
-    # -- meta entries ------------------------------------------------------------------------
-    def meta_get(self, name: str) -> str | None:
-        """A durable named value (no expiry), or None."""
 
-    def meta_put(self, name: str, value: str) -> None: ...
+class StateStore(KeyValueStore, CheckpointStore, RunLock, RunHistory, Protocol):
+    """What the pipeline, the CLI and the console need from a state backend: every role."""
 
     def close(self) -> None: ...

@@ -40,19 +40,22 @@ from functools import partial
 from gzsync.galaxy.filters import Condition, Op
 from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_customer
 from gzsync.state.store import LedgerEntry
+from gzsync.streams import AFFILIATES, CUSTOMERS
 from gzsync.sync import fullread
+from gzsync.sync.affiliates import AffiliateRetries
 from gzsync.sync.context import RunContext
+from gzsync.sync.failures import abort_if_tripped
 from gzsync.sync.fetch import Fetched, settle_full_read, spool_view, stream_start
 from gzsync.sync.linking import card_holders_of, link_affiliates
 from gzsync.sync.lookahead import cancel_pending, chunked
 from gzsync.sync.spool import Spool
 from gzsync.sync.watermark import pin_start
-from gzsync.sync.writer import BatchWriter, Cut, Held, Item, Outgoing, WriteOutcome
+from gzsync.sync.writer import BatchWriter, Cut, Held, Item, Outgoing, WriteOptions, WriteOutcome
 
 log = logging.getLogger("gzsync.sync.accounts")
 
-MODULE = "Accounts"
-KEY_FIELD = "Trader_ID"
+MODULE = CUSTOMERS.module
+KEY_FIELD = CUSTOMERS.key_field
 #: Customers per window (see the module docstring).
 WINDOW = 5000
 #: Id cache "module" of the Accounts written from a customer row (see the module docstring).
@@ -67,7 +70,7 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
     """
     settings = ctx.settings
     t0 = time.monotonic()
-    start = await stream_start(ctx, "customers", MODULE)
+    start = await stream_start(ctx, CUSTOMERS.name, MODULE)
     compare = start.source == "zoho" or (
         start.source == "state"
         and fullread.full_read_due(ctx.store, settings.affiliate_full_read_every)
@@ -77,13 +80,14 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
     register = ctx.store.kv_get(fullread.RUNS_KEY) is None
     fetched = await spool_view(
         ctx,
-        stream="customers",
+        stream=CUSTOMERS.name,
         module=MODULE,
         view=settings.galaxy_customers_view,
         rev_column="THIRDPARTYREVNUM",
         mapper=partial(map_customer, rules=ctx.rules),
         spool=spool,
         start=start,
+        dependent=AffiliateRetries(ctx),
         # WATERMARK_REREAD, when set, caps the read of an empty store
         from_start=compare and not (start.source == "zoho" and start.rev is not None),
     )
@@ -112,9 +116,9 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
             spool, WINDOW, partial(ctx.store.ids_put, CUSTOMER_IDS) if register else None
         )
         log.info("customers: %d already in Zoho as they should be", skipped)
-        fetched = replace(fetched, selected=spool.count("customers"))
+        fetched = replace(fetched, selected=spool.count(CUSTOMERS.name))
         ctx.report.customers.fetched = fetched.to_process
-        ctx.progress.start("customers", fetched.to_process)
+        ctx.progress.start(CUSTOMERS.name, fetched.to_process)
     fetched = replace(fetched, full=whole)
     ctx.report.phases["read_accounts"] = time.monotonic() - t0
     return fetched
@@ -124,8 +128,9 @@ async def write_accounts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     """Steps 4-5, window by window; one stream of customer batches across all windows."""
     t1 = time.monotonic()
     if not ctx.options.dry_run:
-        pin_start(ctx.store, "customers", fetched.start)
-    writer = _writer(ctx, "customers", moves_watermark=True)
+        pin_start(ctx.store, CUSTOMERS.name, fetched.start)
+    # the budget is checked per window (see _customer_items), not per batch
+    writer = BatchWriter(CUSTOMERS, ctx)
     outcome = await writer.write(_customer_items(ctx, spool, fetched))
     _stopped(ctx, outcome)
     if ctx.stopped:
@@ -133,13 +138,13 @@ async def write_accounts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
         ctx.report.customers.fetched = outcome.processed
     elif not ctx.options.dry_run:
         if fetched.full:
-            settle_full_read(ctx, "customers", fetched)
+            settle_full_read(ctx, CUSTOMERS.name, fetched)
         if ctx.options.since_rev is None or fetched.full:
             # a limited full read did not see everything: the next run reads fully again
             fullread.record_accounts_run(ctx.store, full=fetched.full and not fetched.limit)
     ctx.report.phases["write_accounts"] = time.monotonic() - t1
-    ctx.report.watermark_after["customers"] = (
-        ctx.store.get_watermark("customers") if not ctx.options.dry_run else fetched.start.rev
+    ctx.report.watermark_after[CUSTOMERS.name] = (
+        ctx.store.get_watermark(CUSTOMERS.name) if not ctx.options.dry_run else fetched.start.rev
     )
 
 
@@ -162,7 +167,7 @@ async def _customer_items(ctx: RunContext, spool: Spool, fetched: Fetched) -> As
     the next window's first revision: that revision may be shared with this window's last
     rows, and the next run must read it again.
     """
-    windows = chunked(spool.iter_rows("customers", fetched.limit), WINDOW)
+    windows = chunked(spool.iter_rows(CUSTOMERS.name, fetched.limit), WINDOW)
     if ctx.budget.exhausted():
         _partial(ctx)
         return
@@ -221,15 +226,15 @@ async def _write_affiliates(
     plan = link_affiliates(card_holders, [r for r in rows if isinstance(r, Mapped)])
     report.warnings.extend(plan.warnings[:10])
     held = [
-        Held(LedgerEntry("affiliates", r.key, r.rev, "rejected", r.reason, r.detail))
+        Held(LedgerEntry(AFFILIATES.name, r.key, r.rev, "rejected", r.reason, r.detail))
         for r in rows
         if isinstance(r, Rejected) and r.rev in card_holders
     ]
     report.affiliates.fetched += len(plan.affiliates) + len(held)
     for affiliate in plan.affiliates:
-        ctx.quality.add("affiliates", affiliate)
+        ctx.quality.add(AFFILIATES.name, affiliate)
     keys = [a.key for a in plan.affiliates]
-    customers = spool.rows_of("customers", keys)
+    customers = spool.rows_of(CUSTOMERS.name, keys)
     registered = ctx.store.ids_get(CUSTOMER_IDS, [k for k in keys if k not in customers])
     known = spool.zoho_of(MODULE, keys) if compared else {}
     # the registry says which are customers; Zoho says their current id (one COQL look-up,
@@ -257,7 +262,9 @@ async def _write_affiliates(
         else:
             items.append(Outgoing(affiliate.key, affiliate.rev, affiliate.payload))
     items.extend(held)
-    outcome = await _writer(ctx, "affiliates", moves_watermark=False).write(items)
+    outcome = await BatchWriter(
+        AFFILIATES, ctx, WriteOptions(moves_watermark=False, collect_ids=True)
+    ).write(items)
     _stopped(ctx, outcome)
     ids.update(outcome.ids)
     # Every card holder of an affiliate that failed in transit waits with it, linked or
@@ -281,16 +288,18 @@ def _customers_of(
     for item in window:
         if isinstance(item, Rejected):
             yield Held(
-                LedgerEntry("customers", item.key, item.rev, "rejected", item.reason, item.detail)
+                LedgerEntry(
+                    CUSTOMERS.name, item.key, item.rev, "rejected", item.reason, item.detail
+                )
             )
             continue
-        ctx.quality.add("customers", item)
+        ctx.quality.add(CUSTOMERS.name, item)
         if item.key in affiliates.waiting:
             # an affiliate of it failed in transit: hold the customer so it is never
             # written without its link and forgotten; retried with the affiliate next run
             yield Held(
                 LedgerEntry(
-                    "customers",
+                    CUSTOMERS.name,
                     item.key,
                     item.rev,
                     "waiting_parent",
@@ -314,33 +323,9 @@ def _customers_of(
         yield Outgoing(item.key, item.rev, payload, settles=settles.get(item.key))
 
 
-def _writer(ctx: RunContext, stream: str, *, moves_watermark: bool) -> BatchWriter:
-    """A writer for one stream; the budget is checked per window, not per batch."""
-    counts = ctx.report.affiliates if stream == "affiliates" else ctx.report.customers
-    return BatchWriter(
-        zoho=ctx.zoho,
-        store=ctx.store,
-        stream="affiliates" if stream == "affiliates" else "customers",
-        module=MODULE,
-        duplicate_field=KEY_FIELD,
-        counts=counts,
-        concurrency=ctx.settings.zoho_concurrency,
-        moves_watermark=moves_watermark,
-        dry_run=ctx.options.dry_run,
-        failures=ctx.failures,
-        collect_ids=stream == "affiliates",
-        also_ids=CUSTOMER_IDS if stream == "customers" else None,
-        on_progress=(lambda n: ctx.progress.advance("customers", n))
-        if stream == "customers"
-        else None,
-    )
-
-
 def _stopped(ctx: RunContext, outcome: WriteOutcome) -> None:
     """A writer that stopped for consecutive failures aborts the run."""
-    if outcome.stopped == "failures":
-        assert outcome.error is not None
-        raise outcome.error
+    abort_if_tripped(outcome)
 
 
 def _partial(ctx: RunContext) -> None:

@@ -22,21 +22,25 @@ from functools import partial
 
 from gzsync.mapping.records import Mapped, Rejected, map_contact
 from gzsync.state.store import LedgerEntry
+from gzsync.streams import CONTACTS
 from gzsync.sync import fullread
 from gzsync.sync.context import RunContext
+from gzsync.sync.failures import abort_if_tripped
 from gzsync.sync.fetch import Fetched, settle_full_read, spool_view, stream_start
 from gzsync.sync.lookahead import cancel_pending, chunked
 from gzsync.sync.spool import Spool
 from gzsync.sync.watermark import pin_start
-from gzsync.sync.writer import BatchWriter, Held, Outgoing
+from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOptions
 
 log = logging.getLogger("gzsync.sync.contacts")
 
-MODULE = "Contacts"
-KEY_FIELD = "Galaxy_Contact_ID"
+MODULE = CONTACTS.module
+KEY_FIELD = CONTACTS.key_field
 PARENT_MODULE = "Accounts"
 PARENT_KEY_FIELD = "Trader_ID"
 LOOKUP_FIELD = "Account_Name"
+#: the stream whose Accounts contacts hang on (CONTACTS.lookup)
+_PARENT = CONTACTS.lookup.parent if CONTACTS.lookup else ""
 #: Contacts whose parents are resolved together, ahead of the upserts.
 LOOKAHEAD = 1000
 
@@ -46,12 +50,12 @@ async def read_contacts(ctx: RunContext, spool: Spool) -> Fetched:
     settings = ctx.settings
     columns = settings.galaxy_contact_columns
     t0 = time.monotonic()
-    start = await stream_start(ctx, "contacts", MODULE)
+    start = await stream_start(ctx, CONTACTS.name, MODULE)
     # an empty store with a Zoho that holds contacts: read all, send what Zoho lacks
     compare = start.source == "zoho"
     fetched = await spool_view(
         ctx,
-        stream="contacts",
+        stream=CONTACTS.name,
         module=MODULE,
         view=settings.galaxy_contacts_view,
         rev_column=columns["CONTACTS_REVNUM"],
@@ -62,10 +66,10 @@ async def read_contacts(ctx: RunContext, spool: Spool) -> Fetched:
     )
     if compare:
         await fullread.read_zoho(ctx, spool, module=MODULE, key_field=KEY_FIELD)
-        spool.skip_held_by_zoho("contacts", MODULE)
-        fetched = replace(fetched, selected=spool.count("contacts"))
+        spool.skip_held_by_zoho(CONTACTS.name, MODULE)
+        fetched = replace(fetched, selected=spool.count(CONTACTS.name))
         ctx.report.contacts.fetched = fetched.to_process
-        ctx.progress.start("contacts", fetched.to_process)
+        ctx.progress.start(CONTACTS.name, fetched.to_process)
     fetched = replace(fetched, full=compare or start.rev is None or start.rev <= 0)
     ctx.report.phases["read_contacts"] = time.monotonic() - t0
     return fetched
@@ -76,50 +80,30 @@ async def write_contacts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     report = ctx.report
     t1 = time.monotonic()
     if not ctx.options.dry_run:
-        pin_start(ctx.store, "contacts", fetched.start)
+        pin_start(ctx.store, CONTACTS.name, fetched.start)
     writer = BatchWriter(
-        zoho=ctx.zoho,
-        store=ctx.store,
-        stream="contacts",
-        module=MODULE,
-        duplicate_field=KEY_FIELD,
-        counts=report.contacts,
-        budget=ctx.budget,
-        concurrency=ctx.settings.zoho_concurrency,
-        moves_watermark=True,
-        dry_run=ctx.options.dry_run,
-        lookup_field=LOOKUP_FIELD,
-        repair=partial(_repair, ctx),
-        failures=ctx.failures,
-        on_progress=partial(_progressed, ctx),
+        CONTACTS, ctx, WriteOptions(budget=ctx.budget, repair=partial(_repair, ctx))
     )
     # Customers rejected by our validation (in this run, or waiting in the ledger) have no
     # Account to find in Zoho through this state store — an Account of an older, good
     # revision would be in the id cache, which is asked first: their contacts wait without
     # a look-up. (With a lost state file the ledger is gone too, and Zoho is asked.)
-    rejected = spool.rejected_keys("customers") | {
-        e.key for e in ctx.store.ledger_list("customers", kind="rejected")
+    rejected = spool.rejected_keys(_PARENT) | {
+        e.key for e in ctx.store.ledger_list(_PARENT, kind="rejected")
     }
-    rows = spool.iter_rows("contacts", fetched.limit)
+    rows = spool.iter_rows(CONTACTS.name, fetched.limit)
     outcome = await writer.write(_items(ctx, rows, rejected, fetched.settles))
     report.phases["write_contacts"] = time.monotonic() - t1
+    abort_if_tripped(outcome)
     if outcome.stopped == "budget":
         report.status = "partial"
         report.message = "stopped at the time budget; the next run carries on"
         report.contacts.fetched = outcome.processed  # the rest is read again next run
-    elif outcome.stopped == "failures":
-        assert outcome.error is not None
-        raise outcome.error
     elif fetched.full:
-        settle_full_read(ctx, "contacts", fetched)
-    report.watermark_after["contacts"] = (
-        ctx.store.get_watermark("contacts") if not ctx.options.dry_run else fetched.start.rev
+        settle_full_read(ctx, CONTACTS.name, fetched)
+    report.watermark_after[CONTACTS.name] = (
+        ctx.store.get_watermark(CONTACTS.name) if not ctx.options.dry_run else fetched.start.rev
     )
-
-
-def _progressed(ctx: RunContext, n: int) -> None:
-    ctx.progress.advance("contacts", n)
-    ctx.heartbeat()
 
 
 async def _items(
@@ -167,18 +151,18 @@ def _ready(
             out.append(
                 Held(
                     LedgerEntry(
-                        "contacts", item.key, item.rev, "rejected", item.reason, item.detail
+                        CONTACTS.name, item.key, item.rev, "rejected", item.reason, item.detail
                     )
                 )
             )
             continue
-        ctx.quality.add("contacts", item)
+        ctx.quality.add(CONTACTS.name, item)
         parent_id = ids.get(item.parent_key or "")
         if parent_id is None:
             out.append(
                 Held(
                     LedgerEntry(
-                        "contacts",
+                        CONTACTS.name,
                         item.key,
                         item.rev,
                         "waiting_parent",

@@ -12,11 +12,11 @@ from gzsync.galaxy.client import GalaxyClient
 from gzsync.mapping.rules import MappingRules
 from gzsync.state.store import StateStore
 from gzsync.sync.budget import Budget
+from gzsync.sync.failures import FailureCounter
 from gzsync.sync.options import RunOptions
 from gzsync.sync.progress import NoProgress, ProgressSink
 from gzsync.sync.quality import WarningLog
-from gzsync.sync.report import RunReport
-from gzsync.sync.writer import FailureCounter
+from gzsync.sync.report import EntityCounts, RunReport
 from gzsync.zoho.client import ZohoClient
 
 log = logging.getLogger("gzsync.sync")
@@ -50,6 +50,24 @@ class RunContext:
             self.settings.number_decimal, self.settings.contact_name_fallback
         )
         self.quality = WarningLog(self.store, self.report.run_id, self.report)
+
+    @property
+    def dry_run(self) -> bool:
+        return self.options.dry_run
+
+    @property
+    def concurrency(self) -> int:
+        """Upsert batches in flight per writer (ZOHO_CONCURRENCY)."""
+        return self.settings.zoho_concurrency
+
+    def counts(self, stream: str) -> EntityCounts:
+        """The report's counts of one stream (what its writer adds to)."""
+        return self.report.counts(stream)
+
+    def advanced(self, stream: str, n: int) -> None:
+        """`n` more records of `stream` were committed: progress, and keep the lock."""
+        self.progress.advance(stream, n)
+        self.heartbeat()
 
     @property
     def stopped(self) -> bool:

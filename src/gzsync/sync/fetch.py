@@ -20,7 +20,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from gzsync.galaxy.filters import Condition, Op
 from gzsync.mapping.records import Mapped, Rejected
@@ -52,6 +52,17 @@ class Fetched:
         return min(self.selected, self.limit) if self.limit else self.selected
 
 
+class Dependent(Protocol):
+    """A stream read by this stream's revisions (see `streams.Stream.read_by`): its
+    retried entries make the read reach back to their revisions."""
+
+    def revisions(self) -> set[int]:
+        """Revisions of this stream to re-read for the dependent's retried entries."""
+
+    def settle(self, spool: Spool) -> None:
+        """After the read: settle the retried entries the read cannot bring back."""
+
+
 def retry_set(ctx: RunContext, stream: StreamName) -> dict[str, int]:
     """Ledger entries of `stream` this run retries: key -> revision."""
     return {
@@ -72,11 +83,14 @@ async def spool_view(
     spool: Spool,
     start: Start | None = None,
     from_start: bool = False,
+    dependent: Dependent | None = None,
 ) -> Fetched:
     """Read `view` from the stream's starting point on, keeping this run's rows in `spool`.
 
     Records the starting point in the report, and the number of rows to process.
     `from_start` reads and keeps every row (a full read; the caller compares with Zoho).
+    `dependent` is a stream read by this one's revisions (customers: their affiliates,
+    :mod:`gzsync.sync.affiliates`).
     """
     settings = ctx.settings
     if start is None:
@@ -93,10 +107,7 @@ async def spool_view(
             extra={"stream": stream, "watermark": start.rev},
         )
     retry = retry_set(ctx, stream)
-    # An affiliate waiting in the ledger is retried through its card holder: the affiliate
-    # row carries the card holder's revision, so that customer revision is re-read too.
-    affiliates = retry_set(ctx, "affiliates") if stream == "customers" else {}
-    retry_revs = set(affiliates.values())
+    retry_revs = dependent.revisions() if dependent is not None else set()
     floor = math.inf if start.rev is None or from_start else start.rev
     if retry or retry_revs:
         floor = min(floor, min([*retry.values(), *retry_revs]) - 1)
@@ -134,8 +145,8 @@ async def spool_view(
         read += await ctx.galaxy.read_view(view, below, find)
         spool.flush()
         gone = spool.missing(stream, gone)
-    if retry_revs and not ctx.options.dry_run:
-        _settle_orphan_affiliates(ctx, spool, affiliates)
+    if dependent is not None:
+        dependent.settle(spool)
     if gone and not ctx.options.dry_run:
         # The row left Galaxy (deleted or re-keyed): stop retrying it, keep it visible.
         ctx.store.commit_batch(
@@ -190,22 +201,3 @@ def settle_full_read(ctx: RunContext, stream: StreamName, fetched: Fetched) -> N
     if ctx.options.dry_run or ctx.stopped or fetched.limit or fetched.read_max is None:
         return
     ctx.store.commit_batch(BatchCommit(stream=stream, module="", watermark=fetched.read_max))
-
-
-def _settle_orphan_affiliates(ctx: RunContext, spool: Spool, retried: dict[str, int]) -> None:
-    """Retried affiliate entries whose card holder is no longer a card holder at that
-    revision cannot be retried through it: keep them visible, stop re-reading for them."""
-    orphans = [
-        LedgerEntry(
-            "affiliates",
-            key,
-            rev,
-            "rejected",
-            "no_card_holder",
-            "no card holder of this revision any more",
-        )
-        for key, rev in retried.items()
-        if not spool.has_card_holder_rev(rev)
-    ]
-    if orphans:
-        ctx.store.commit_batch(BatchCommit(stream="affiliates", module="", ledger=orphans))

@@ -29,6 +29,7 @@ from typing import Any
 
 from gzsync.mapping.records import Mapped
 from gzsync.state.store import StateStore
+from gzsync.streams import CUSTOMERS
 from gzsync.sync.context import RunContext
 from gzsync.sync.linking import card_holders_of, link_affiliates
 from gzsync.sync.lookahead import chunked
@@ -167,7 +168,7 @@ def skip_unchanged_accounts(
     state store or an upgrade).
     """
     skipped = 0
-    for window in chunked(spool.iter_all("customers"), window_size):
+    for window in chunked(spool.iter_all(CUSTOMERS.name), window_size):
         mapped = [m for m in window if isinstance(m, Mapped)]
         card_holders = card_holders_of(mapped)
         plan = None
@@ -180,7 +181,7 @@ def skip_unchanged_accounts(
         keys = {m.key for m in mapped} | affiliates.keys()
         held = spool.zoho_of("Accounts", keys)
         # an affiliate that is also a customer is written from its own row, not compared
-        customers = {m.key for m in mapped} | spool.rows_of("customers", affiliates).keys()
+        customers = {m.key for m in mapped} | spool.rows_of(CUSTOMERS.name, affiliates).keys()
         changed = {
             key
             for key, affiliate in affiliates.items()
@@ -198,6 +199,6 @@ def skip_unchanged_accounts(
             if any(a in changed for a in members.get(customer.key, ())):
                 continue
             unchanged.append(customer.key)
-        spool.skip("customers", unchanged)
+        spool.skip(CUSTOMERS.name, unchanged)
         skipped += len(unchanged)
     return skipped

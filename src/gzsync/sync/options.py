@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-#: Entity groups a run can sync, in the order they run. `accounts` is customers with their
-#: affiliates; `contacts` needs the accounts to exist first.
-ENTITIES: tuple[str, ...] = ("accounts", "contacts")
+from gzsync.streams import ENTITIES
+
+#: Entity groups a run can sync (`--entities`), in the order they run, from the stream
+#: table: `accounts` is customers with their affiliates; `contacts` needs the accounts first.
+__all__ = ["ENTITIES", "RunOptions", "parse_entities"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from gzsync.galaxy.client import GalaxyClient
 from gzsync.remedies import explain
 from gzsync.state.readonly import ReadOnlyStore
 from gzsync.state.store import StateStore
+from gzsync.streams import STREAM_NAMES
 from gzsync.sync.accounts import read_accounts, write_accounts
 from gzsync.sync.budget import Budget
 from gzsync.sync.contacts import read_contacts, write_contacts
@@ -191,7 +192,7 @@ def _outcome_fields(report: RunReport) -> dict[str, object]:
         "zoho_credits": report.zoho_credits,
         "exit_code": report.exit_code,
     }
-    for stream in ("customers", "affiliates", "contacts"):
+    for stream in STREAM_NAMES:
         counts = report.counts(stream).to_json()
         counts.pop("samples")
         fields[stream] = counts

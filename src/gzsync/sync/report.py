@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gzsync.streams import STREAM_NAMES
+
 #: success: everything synced · incomplete: finished, some records wait in the ledger ·
 #: partial: stopped at the time budget, the next run carries on · aborted: a service failed.
 #:
@@ -67,9 +69,10 @@ class RunReport:
     message: str = ""
     watermark_before: dict[str, int | None] = field(default_factory=dict)
     watermark_after: dict[str, int | None] = field(default_factory=dict)
-    customers: EntityCounts = field(default_factory=EntityCounts)
-    affiliates: EntityCounts = field(default_factory=EntityCounts)
-    contacts: EntityCounts = field(default_factory=EntityCounts)
+    #: counts per declared stream (:data:`gzsync.streams.STREAMS`), each a report section
+    streams: dict[str, EntityCounts] = field(
+        default_factory=lambda: {name: EntityCounts() for name in STREAM_NAMES}
+    )
     entities: tuple[str, ...] = ()
     linked: int = 0
     ledger_pending: int = 0
@@ -107,13 +110,20 @@ class RunReport:
         return _EXIT_CODES[self.status]
 
     def counts(self, stream: str) -> EntityCounts:
-        if stream == "customers":
-            return self.customers
-        if stream == "affiliates":
-            return self.affiliates
-        if stream == "contacts":
-            return self.contacts
-        raise KeyError(stream)
+        """The counts of one declared stream; KeyError for a name that is not one."""
+        return self.streams[stream]
+
+    @property
+    def customers(self) -> EntityCounts:
+        return self.streams["customers"]
+
+    @property
+    def affiliates(self) -> EntityCounts:
+        return self.streams["affiliates"]
+
+    @property
+    def contacts(self) -> EntityCounts:
+        return self.streams["contacts"]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,9 +137,7 @@ class RunReport:
             "watermark_after": self.watermark_after.get("customers"),
             "watermarks_before": dict(self.watermark_before),
             "watermarks_after": dict(self.watermark_after),
-            "customers": self.customers.to_json(),
-            "affiliates": self.affiliates.to_json(),
-            "contacts": self.contacts.to_json(),
+            **{name: counts.to_json() for name, counts in self.streams.items()},
             "linked": self.linked,
             "ledger_pending": self.ledger_pending,
             "ledger_by_reason": dict(self.ledger_by_reason),

@@ -24,7 +24,8 @@ from __future__ import annotations
 import logging
 
 from gzsync.mapping.rules import MappingRules
-from gzsync.state.store import StateStore, StreamName
+from gzsync.state.store import StateStore
+from gzsync.streams import STREAM_NAMES
 
 log = logging.getLogger("gzsync.sync")
 
@@ -32,7 +33,7 @@ log = logging.getLogger("gzsync.sync")
 META_KEY = "mapping_rules"
 #: Rejections that no mapping rule decides.
 _NOT_MAPPING: frozenset[str] = frozenset({"not_in_galaxy", "no_card_holder"})
-_STREAMS: tuple[StreamName, ...] = ("customers", "affiliates", "contacts")
+_STREAMS: tuple[str, ...] = STREAM_NAMES
 
 
 def reevaluate_rejected(store: StateStore, rules: MappingRules) -> int:

@@ -11,8 +11,14 @@ revision order and
   watermark to the batch's highest revision only once every earlier batch is committed, so
   a crash or a stop at any point leaves the watermark at a revision below which everything
   is either in Zoho or in the ledger;
-- stops starting batches when the time budget is spent, or after consecutive whole-batch
-  failures (a service that is down), letting the in-flight ones finish.
+- stops starting batches when the time budget is spent, or once the run-wide failure rule
+  trips (:mod:`gzsync.sync.failures`), letting the in-flight ones finish.
+
+A writer is made from what a stream declares (:class:`gzsync.streams.Stream`: module, key
+field, lookup field, id-cache module) and what the run gives it (:class:`WriteRun`: the
+clients, the store, dry run, concurrency, counts, progress, the failure counter), plus how
+this one write goes (:class:`WriteOptions`). A dry run is decided in one place: the
+constructor picks the delivery (a preview of inserts and updates) and no commit.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 import httpx
 
@@ -37,13 +44,14 @@ from gzsync.errors import ServiceError
 from gzsync.state.store import (
     RETRIED_EVERY_RUN,
     BatchCommit,
+    CheckpointStore,
     Confirmed,
     LedgerEntry,
     LedgerKind,
-    StateStore,
-    StreamName,
 )
+from gzsync.streams import Stream
 from gzsync.sync.budget import Budget
+from gzsync.sync.failures import MAX_CONSECUTIVE_FAILURES, FailureCounter
 from gzsync.sync.report import EntityCounts
 from gzsync.zoho.client import UpsertResult, ZohoClient
 
@@ -52,8 +60,7 @@ log = logging.getLogger("gzsync.sync")
 BATCH_SIZE = 100
 #: Ledger-bound records committed with one batch at most (keeps commits small).
 HELD_PER_BATCH = 1000
-#: Whole-batch failures in a row after which the writer stops starting batches.
-MAX_CONSECUTIVE_FAILURES = 3
+__all__ = ["MAX_CONSECUTIVE_FAILURES", "BatchWriter", "FailureCounter", "WriteOptions", "WriteRun"]
 #: Per-record Zoho codes worth retrying in the next run as they are (not data problems).
 TRANSIENT_CODES = frozenset(
     {"INTERNAL_ERROR", "TOO_MANY_REQUESTS", "RECORD_LOCKED", "CANNOT_PROCESS", "LIMIT_EXCEEDED"}
@@ -138,48 +145,72 @@ class WriteOutcome:
     processed: int = 0  # records (sent or held) of the batches that were started
 
 
-class BatchWriter:
-    """Upserts one stream of records into one Zoho module."""
+class WriteRun(Protocol):
+    """What a run gives its writers (:class:`gzsync.sync.context.RunContext` is one)."""
 
-    def __init__(
-        self,
-        *,
-        zoho: ZohoClient,
-        store: StateStore,
-        stream: StreamName,
-        module: str,
-        duplicate_field: str,
-        counts: EntityCounts,
-        budget: Budget | None = None,
-        concurrency: int = 4,
-        moves_watermark: bool = True,
-        dry_run: bool = False,
-        lookup_field: str | None = None,
-        repair: LookupRepair | None = None,
-        on_progress: Callable[[int], None] | None = None,
-        failures: FailureCounter | None = None,
-        collect_ids: bool = False,
-        also_ids: str | None = None,
-    ) -> None:
-        self._zoho = zoho
-        self._store = store
-        self._stream = stream
-        self._module = module
-        self._dup = duplicate_field
-        self._counts = counts
-        self._budget = budget
-        self._concurrency = concurrency
-        self._moves_watermark = moves_watermark
-        self._dry_run = dry_run
-        self._lookup_field = lookup_field
-        self._repair = repair
-        self._on_progress = on_progress
-        self._failures = failures if failures is not None else FailureCounter()
-        # Only affiliates need their ids back (for the customers' links): a long stream of
-        # customers or contacts must not pile up a dict of every id it wrote.
-        self._collect_ids = collect_ids
+    @property
+    def zoho(self) -> ZohoClient: ...
+
+    @property
+    def store(self) -> CheckpointStore: ...
+
+    @property
+    def dry_run(self) -> bool: ...
+
+    @property
+    def concurrency(self) -> int: ...
+
+    @property
+    def failures(self) -> FailureCounter: ...
+
+    def counts(self, stream: str) -> EntityCounts: ...
+
+    def advanced(self, stream: str, n: int) -> None:
+        """`n` more records of `stream` were committed (progress, lock heartbeat)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOptions:
+    """How one write goes, beyond what its stream and its run say."""
+
+    #: move the stream's watermark (False for a stream read by another's revisions, and
+    #: for repairs outside the revision order)
+    moves_watermark: bool = True
+    #: checked before each batch; None when the caller checks it (per window)
+    budget: Budget | None = None
+    #: finds a fresh parent id when Zoho refuses the stream's lookup (see LookupRepair)
+    repair: LookupRepair | None = None
+    #: return every confirmed id (affiliates, for their card holders' links): off by
+    #: default, so a long stream does not pile up a dict of every id it wrote
+    collect_ids: bool = False
+
+
+class BatchWriter:
+    """Upserts one stream of records into its Zoho module."""
+
+    def __init__(self, stream: Stream, run: WriteRun, options: WriteOptions = WriteOptions()):
+        self._zoho = run.zoho
+        self._store = run.store
+        self._stream = stream.name
+        self._module = stream.module
+        self._dup = stream.key_field
+        self._counts = run.counts(stream.name)
+        self._budget = options.budget
+        self._concurrency = run.concurrency
+        self._moves_watermark = options.moves_watermark
+        self._lookup_field = stream.lookup.field if stream.lookup is not None else None
+        self._repair = options.repair
+        # progress is shown for the streams a read started (those with a watermark)
+        self._on_progress = partial(run.advanced, stream.name) if stream.has_watermark else None
+        self._failures = run.failures
+        self._collect_ids = options.collect_ids
         #: a second id cache "module" the confirmed ids also go to (customer Accounts)
-        self._also_ids = also_ids
+        self._also_ids = stream.ids_module
+        # The one place a dry run is decided: preview instead of upsert, commit nothing.
+        self._deliver = self._preview if run.dry_run else self._send
+        self._commit: Callable[[BatchCommit], None] | None = (
+            None if run.dry_run else self._store.commit_batch
+        )
 
     async def write(self, items: Iterable[Item] | AsyncIterable[Item]) -> WriteOutcome:
         """Send every item, in order; return the ids and how it ended."""
@@ -243,10 +274,7 @@ class BatchWriter:
     ) -> None:
         try:
             try:
-                if self._dry_run:
-                    confirmed, ledger = await self._preview(batch)
-                else:
-                    confirmed, ledger = await self._send(batch, failures)
+                confirmed, ledger = await self._deliver(batch, failures)
             finally:
                 in_flight.release()
             if previous is not None:
@@ -343,7 +371,9 @@ class BatchWriter:
             self._module, [r.payload for r in records], duplicate_check_fields=[self._dup]
         )
 
-    async def _preview(self, batch: _Batch) -> tuple[list[Confirmed], list[LedgerEntry]]:
+    async def _preview(
+        self, batch: _Batch, failures: FailureCounter
+    ) -> tuple[list[Confirmed], list[LedgerEntry]]:
         """Dry run: ask Zoho which keys exist, count would-be inserts and updates."""
         ledger = [h.entry for h in batch.held]
         if batch.outgoing:
@@ -389,12 +419,12 @@ class BatchWriter:
                 if batch.seq == 0 and batch.outgoing
                 else "",
             )
-        if not self._dry_run:
+        if self._commit is not None:
             # In a worker thread: a remote store's calls (Catalyst NoSQL) overlap the Zoho
             # calls in flight instead of stalling the event loop. Commits stay in order:
             # the next batch's commit waits for this one (`previous` in _run_batch).
             await asyncio.to_thread(
-                self._store.commit_batch,
+                self._commit,
                 BatchCommit(
                     stream=self._stream,
                     module=self._module,
@@ -446,26 +476,6 @@ class BatchWriter:
             "parent_not_in_zoho",
             f"Account {record.parent_key} is not in Zoho",
         )
-
-
-@dataclass(slots=True)
-class FailureCounter:
-    """Whole-batch failures in a row, shared by every writer of a run: a Zoho that is down
-    stops the run after a few batches instead of failing every one of them."""
-
-    consecutive: int = 0
-    last: ServiceError | None = None
-
-    @property
-    def tripped(self) -> bool:
-        return self.consecutive >= MAX_CONSECUTIVE_FAILURES
-
-    def failed(self, error: ServiceError) -> None:
-        self.consecutive += 1
-        self.last = error
-
-    def succeeded(self) -> None:
-        self.consecutive = 0
 
 
 def _failure_reason(error: Exception) -> str:

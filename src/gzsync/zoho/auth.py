@@ -26,7 +26,7 @@ from gzsync.http import (
     send_with_retries,
 )
 from gzsync.logs import redact, register_secret
-from gzsync.state.store import StateStore
+from gzsync.state.store import KeyValueStore
 
 log = logging.getLogger("gzsync.zoho")
 
@@ -83,7 +83,7 @@ class TokenProvider:
         client_id: str,
         client_secret: str,
         refresh_token: str,
-        store: StateStore,
+        store: KeyValueStore,
         timeout_s: float = 20.0,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing is safe
         skew_s: float = 300.0,
