@@ -5,7 +5,9 @@ FROM python:3.11-slim
 WORKDIR /opt/gzsync
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install --no-cache-dir . && useradd --create-home --uid 10001 gzsync && install -d -o gzsync -m 0700 /data
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; server = set(p['optional-dependencies']['server']); print('\n'.join(d for d in p['dependencies'] if d not in server))" > /tmp/requirements.txt \
+ && pip install --no-cache-dir -r /tmp/requirements.txt && pip install --no-cache-dir --no-deps . \
+ && useradd --create-home --uid 10001 gzsync && install -d -o gzsync -m 0700 /data
 USER gzsync
 WORKDIR /data
 ENV STATE_DB=/data/state.db
