@@ -44,6 +44,7 @@ from gzsync.streams import AFFILIATES, CUSTOMERS
 from gzsync.sync import fullread
 from gzsync.sync.affiliates import AffiliateRetries
 from gzsync.sync.context import RunContext
+from gzsync.sync.credit_gate import stopped_for_credits
 from gzsync.sync.failures import abort_if_tripped
 from gzsync.sync.fetch import Fetched, settle_full_read, spool_view, stream_start
 from gzsync.sync.linking import card_holders_of, link_affiliates
@@ -130,9 +131,10 @@ async def write_accounts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     if not ctx.options.dry_run:
         pin_start(ctx.store, CUSTOMERS.name, fetched.start)
     # the budget is checked per window (see _customer_items), not per batch
-    writer = BatchWriter(CUSTOMERS, ctx)
+    writer = BatchWriter(CUSTOMERS, ctx, WriteOptions(credits=ctx.credits))
     outcome = await writer.write(_customer_items(ctx, spool, fetched))
     _stopped(ctx, outcome)
+    stopped_for_credits(ctx.credits, ctx.report)  # the reserve, or Zoho's "used up"
     if ctx.stopped:
         # only what was processed counts as fetched; the rest is read again next run
         ctx.report.customers.fetched = outcome.processed
@@ -263,7 +265,9 @@ async def _write_affiliates(
             items.append(Outgoing(affiliate.key, affiliate.rev, affiliate.payload))
     items.extend(held)
     outcome = await BatchWriter(
-        AFFILIATES, ctx, WriteOptions(moves_watermark=False, collect_ids=True)
+        AFFILIATES,
+        ctx,
+        WriteOptions(moves_watermark=False, collect_ids=True, credits=ctx.credits),
     ).write(items)
     _stopped(ctx, outcome)
     ids.update(outcome.ids)

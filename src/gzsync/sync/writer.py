@@ -11,8 +11,11 @@ revision order and
   watermark to the batch's highest revision only once every earlier batch is committed, so
   a crash or a stop at any point leaves the watermark at a revision below which everything
   is either in Zoho or in the ledger;
-- stops starting batches when the time budget is spent, or once the run-wide failure rule
-  trips (:mod:`gzsync.sync.failures`), letting the in-flight ones finish.
+- stops starting batches when the time budget is spent, once the run-wide failure rule
+  trips (:mod:`gzsync.sync.failures`), or when Zoho's credits would fall below the reserve
+  (:mod:`gzsync.sync.credit_gate`), letting the in-flight ones finish. A batch that hits
+  Zoho's "credits used up" 429 is neither committed nor ledgered, and no later batch moves
+  the watermark past it: the next run sends it again.
 
 A writer is made from what a stream declares (:class:`gzsync.streams.Stream`: module, key
 field, lookup field, id-cache module) and what the run gives it (:class:`WriteRun`: the
@@ -40,7 +43,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from gzsync.errors import ServiceError
+from gzsync.errors import ServiceError, ZohoCreditsExhausted
 from gzsync.state.store import (
     RETRIED_EVERY_RUN,
     BatchCommit,
@@ -51,6 +54,7 @@ from gzsync.state.store import (
 )
 from gzsync.streams import Stream
 from gzsync.sync.budget import Budget
+from gzsync.sync.credit_gate import CreditGate
 from gzsync.sync.failures import MAX_CONSECUTIVE_FAILURES, FailureCounter
 from gzsync.sync.report import EntityCounts
 from gzsync.zoho.client import UpsertResult, ZohoClient
@@ -140,9 +144,11 @@ class WriteOutcome:
     ids: dict[str, str] = field(default_factory=dict)  # key -> Zoho id (with collect_ids)
     transient_keys: set[str] = field(default_factory=set)  # ledgered, retried every run
     broken: Exception | None = None  # a batch that failed unexpectedly (re-raised by write)
-    stopped: str | None = None  # "budget" or "failures" when it stopped early
+    stopped: str | None = None  # "budget", "failures" or "credits" when it stopped early
     error: ServiceError | None = None  # the last whole-batch failure, when it stopped for it
     processed: int = 0  # records (sent or held) of the batches that were started
+    #: a batch hit Zoho's "credits used up": later commits do not move the watermark
+    held_back: bool = False
 
 
 class WriteRun(Protocol):
@@ -183,6 +189,8 @@ class WriteOptions:
     #: return every confirmed id (affiliates, for their card holders' links): off by
     #: default, so a long stream does not pile up a dict of every id it wrote
     collect_ids: bool = False
+    #: the run's credit gate, asked before each batch (see gzsync.sync.credit_gate)
+    credits: CreditGate | None = None
 
 
 class BatchWriter:
@@ -204,6 +212,7 @@ class BatchWriter:
         self._on_progress = partial(run.advanced, stream.name) if stream.has_watermark else None
         self._failures = run.failures
         self._collect_ids = options.collect_ids
+        self._credits = options.credits
         #: a second id cache "module" the confirmed ids also go to (customer Accounts)
         self._also_ids = stream.ids_module
         # The one place a dry run is decided: preview instead of upsert, commit nothing.
@@ -233,6 +242,12 @@ class BatchWriter:
                     break
                 await pending.acquire()
                 await in_flight.acquire()
+                # asked at the moment the batch would start, with what is in flight counted
+                if self._credits is not None and not await self._credits.admit(len(batch.outgoing)):
+                    in_flight.release()
+                    pending.release()
+                    outcome.stopped = "credits"
+                    break
                 outcome.processed += len(batch.outgoing) + len(batch.held)
                 done = asyncio.Event()
                 task = asyncio.create_task(
@@ -273,13 +288,33 @@ class BatchWriter:
         failures: FailureCounter,
     ) -> None:
         try:
+            used_up: ZohoCreditsExhausted | None = None
             try:
                 confirmed, ledger = await self._deliver(batch, failures)
+            except ZohoCreditsExhausted as exc:
+                if self._credits is None:  # no gate (a reconcile): an unexpected failure
+                    raise
+                confirmed, ledger, used_up = [], [], exc
             finally:
                 in_flight.release()
+                if self._credits is not None:
+                    self._credits.answered(len(batch.outgoing))
             if previous is not None:
                 await previous.wait()
-            await self._settle(batch, confirmed, ledger, outcome)
+            if used_up is not None:
+                # Zoho took nothing of this batch: commit none of it, and no later batch
+                # may move the watermark past it (the next run sends it again)
+                assert self._credits is not None
+                self._credits.used_up(used_up)
+                outcome.held_back = True
+                outcome.stopped = "credits"
+                log.warning(
+                    "%s batch %d: Zoho's API credits are used up; it is sent again next run",
+                    self._module,
+                    batch.seq,
+                )
+            else:
+                await self._settle(batch, confirmed, ledger, outcome)
         except Exception as exc:
             # This batch is neither confirmed nor ledgered: no later batch may move the
             # watermark past it (see _settle), and write() re-raises the error.
@@ -299,6 +334,8 @@ class BatchWriter:
         try:
             results = await self._upsert(batch.outgoing)
         except (ServiceError, httpx.HTTPError) as exc:
+            if isinstance(exc, ZohoCreditsExhausted) and self._credits is not None:
+                raise  # not a failure: the run stops for credits (see _run_batch)
             error = exc if isinstance(exc, ServiceError) else ServiceError(str(exc))
             failures.failed(error)
             reason = _failure_reason(error)
@@ -346,6 +383,8 @@ class BatchWriter:
                     fixed.append(repaired)
             results = await self._upsert(fixed) if fixed else []
         except (ServiceError, httpx.HTTPError) as exc:
+            if isinstance(exc, ZohoCreditsExhausted) and self._credits is not None:
+                raise  # not a failure: the run stops for credits (see _run_batch)
             error = exc if isinstance(exc, ServiceError) else ServiceError(str(exc))
             failures.failed(error)
             reason = _failure_reason(error)
@@ -432,7 +471,9 @@ class BatchWriter:
                     ledger=ledger,
                     watermark=(
                         batch.watermark
-                        if self._moves_watermark and outcome.broken is None
+                        if self._moves_watermark
+                        and outcome.broken is None
+                        and not outcome.held_back
                         else None
                     ),
                 ),
