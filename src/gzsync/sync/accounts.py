@@ -50,6 +50,7 @@ from gzsync.sync.fetch import Fetched, settle_full_read, spool_view, stream_star
 from gzsync.sync.linking import card_holders_of, link_affiliates
 from gzsync.sync.lookahead import cancel_pending, chunked
 from gzsync.sync.spool import Spool
+from gzsync.sync.unchanged import skip_unchanged
 from gzsync.sync.watermark import pin_start
 from gzsync.sync.writer import BatchWriter, Cut, Held, Item, Outgoing, WriteOptions, WriteOutcome
 
@@ -131,7 +132,13 @@ async def write_accounts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     if not ctx.options.dry_run:
         pin_start(ctx.store, CUSTOMERS.name, fetched.start)
     # the budget is checked per window (see _customer_items), not per batch
-    writer = BatchWriter(CUSTOMERS, ctx, WriteOptions(credits=ctx.credits))
+    writer = BatchWriter(
+        CUSTOMERS,
+        ctx,
+        WriteOptions(
+            credits=ctx.credits, hashes=True, skip_unchanged=skip_unchanged(ctx, fetched)
+        ),
+    )
     outcome = await writer.write(_customer_items(ctx, spool, fetched))
     _stopped(ctx, outcome)
     stopped_for_credits(ctx.credits, ctx.report)  # the reserve, or Zoho's "used up"
@@ -175,7 +182,8 @@ async def _customer_items(ctx: RunContext, spool: Spool, fetched: Fetched) -> As
         return
     window = next(windows, None)
     compared = fetched.full and ctx.options.since_rev is None
-    task = _affiliates_task(ctx, spool, window, compared)
+    skip = skip_unchanged(ctx, fetched)
+    task = _affiliates_task(ctx, spool, window, compared, skip)
     upcoming: asyncio.Task[_Affiliates] | None = None
     try:
         while window is not None and task is not None:
@@ -190,7 +198,7 @@ async def _customer_items(ctx: RunContext, spool: Spool, fetched: Fetched) -> As
                     following = None
                 else:
                     cut = None
-                    upcoming = _affiliates_task(ctx, spool, following, compared)
+                    upcoming = _affiliates_task(ctx, spool, following, compared, skip)
             else:
                 cut = None
             for item in _customers_of(ctx, window, affiliates, fetched.settles):
@@ -204,15 +212,23 @@ async def _customer_items(ctx: RunContext, spool: Spool, fetched: Fetched) -> As
 
 
 def _affiliates_task(
-    ctx: RunContext, spool: Spool, window: list[Mapped | Rejected] | None, full: bool
+    ctx: RunContext,
+    spool: Spool,
+    window: list[Mapped | Rejected] | None,
+    full: bool,
+    skip: bool = False,
 ) -> asyncio.Task[_Affiliates] | None:
     if window is None:
         return None
-    return asyncio.create_task(_write_affiliates(ctx, spool, window, full))
+    return asyncio.create_task(_write_affiliates(ctx, spool, window, full, skip))
 
 
 async def _write_affiliates(
-    ctx: RunContext, spool: Spool, window: list[Mapped | Rejected], compared: bool
+    ctx: RunContext,
+    spool: Spool,
+    window: list[Mapped | Rejected],
+    compared: bool,
+    skip: bool = False,
 ) -> _Affiliates:
     """Link the window's card holders (pure) and upsert their affiliates.
 
@@ -267,7 +283,13 @@ async def _write_affiliates(
     outcome = await BatchWriter(
         AFFILIATES,
         ctx,
-        WriteOptions(moves_watermark=False, collect_ids=True, credits=ctx.credits),
+        WriteOptions(
+            moves_watermark=False,
+            collect_ids=True,
+            credits=ctx.credits,
+            hashes=True,
+            skip_unchanged=skip,
+        ),
     ).write(items)
     _stopped(ctx, outcome)
     ids.update(outcome.ids)

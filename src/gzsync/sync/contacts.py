@@ -30,6 +30,7 @@ from gzsync.sync.failures import abort_if_tripped
 from gzsync.sync.fetch import Fetched, settle_full_read, spool_view, stream_start
 from gzsync.sync.lookahead import cancel_pending, chunked
 from gzsync.sync.spool import Spool
+from gzsync.sync.unchanged import skip_unchanged
 from gzsync.sync.watermark import pin_start
 from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOptions
 
@@ -85,7 +86,13 @@ async def write_contacts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     writer = BatchWriter(
         CONTACTS,
         ctx,
-        WriteOptions(budget=ctx.budget, repair=partial(_repair, ctx), credits=ctx.credits),
+        WriteOptions(
+            budget=ctx.budget,
+            repair=partial(_repair, ctx),
+            credits=ctx.credits,
+            hashes=True,
+            skip_unchanged=skip_unchanged(ctx, fetched),
+        ),
     )
     # Customers rejected by our validation (in this run, or waiting in the ledger) have no
     # Account to find in Zoho through this state store — an Account of an older, good

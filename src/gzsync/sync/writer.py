@@ -15,7 +15,12 @@ revision order and
   trips (:mod:`gzsync.sync.failures`), or when Zoho's credits would fall below the reserve
   (:mod:`gzsync.sync.credit_gate`), letting the in-flight ones finish. A batch that hits
   Zoho's "credits used up" 429 is neither committed nor ledgered, and no later batch moves
-  the watermark past it: the next run sends it again.
+  the watermark past it: the next run sends it again;
+- keeps, per key, the hash of the payload Zoho confirmed (`WriteOptions.hashes`, in the id
+  cache under :func:`~gzsync.state.store.hash_module`) and, with `skip_unchanged`, does not
+  send a record whose payload hashes the same (`Rev_Number` aside,
+  :mod:`gzsync.mapping.payload_hash`) while its Zoho id is known: it counts as confirmed,
+  commits with its batch (the watermark moves over it) and costs no credit.
 
 A writer is made from what a stream declares (:class:`gzsync.streams.Stream`: module, key
 field, lookup field, id-cache module) and what the run gives it (:class:`WriteRun`: the
@@ -44,6 +49,7 @@ from typing import Any, Protocol
 import httpx
 
 from gzsync.errors import ServiceError, ZohoCreditsExhausted
+from gzsync.mapping.payload_hash import payload_hash
 from gzsync.state.store import (
     RETRIED_EVERY_RUN,
     BatchCommit,
@@ -51,6 +57,7 @@ from gzsync.state.store import (
     Confirmed,
     LedgerEntry,
     LedgerKind,
+    hash_module,
 )
 from gzsync.streams import Stream
 from gzsync.sync.budget import Budget
@@ -130,6 +137,8 @@ class _Batch:
     #: or one below when the next record shares it (rows of equal revision may straddle
     #: two batches, and the next read is strictly above the watermark)
     watermark: int = 0
+    #: records not sent: their payload hash equals the one Zoho last confirmed
+    unchanged: list[Confirmed] = field(default_factory=list)
 
 
 #: Repairs a record whose lookup id Zoho refused (an Account deleted in the CRM): returns the
@@ -191,6 +200,11 @@ class WriteOptions:
     collect_ids: bool = False
     #: the run's credit gate, asked before each batch (see gzsync.sync.credit_gate)
     credits: CreditGate | None = None
+    #: keep the hash of every confirmed payload (streams with a watermark)
+    hashes: bool = False
+    #: do not send a record whose payload hash equals the stored one (incremental reads;
+    #: not with --force, nor for a full read, which compares with Zoho itself)
+    skip_unchanged: bool = False
 
 
 class BatchWriter:
@@ -213,6 +227,11 @@ class BatchWriter:
         self._failures = run.failures
         self._collect_ids = options.collect_ids
         self._credits = options.credits
+        self._hashes = hash_module(stream.name) if options.hashes else None
+        self._skip_unchanged = options.skip_unchanged and self._hashes is not None
+        #: keys of the stream waiting in the ledger: always sent (a retry, a record deleted
+        #: in the CRM since its hash was kept); read when the write starts
+        self._ledgered: set[str] = set()
         #: a second id cache "module" the confirmed ids also go to (customer Accounts)
         self._also_ids = stream.ids_module
         # The one place a dry run is decided: preview instead of upsert, commit nothing.
@@ -231,6 +250,9 @@ class BatchWriter:
         tasks: list[asyncio.Task[None]] = []
         failures = self._failures
         source = _batches(_aiter(items))
+        if self._skip_unchanged:
+            entries = await asyncio.to_thread(self._store.ledger_list, self._stream)
+            self._ledgered = {e.key for e in entries}
         try:
             async for batch in source:
                 if self._budget is not None and self._budget.exhausted():
@@ -240,6 +262,8 @@ class BatchWriter:
                     outcome.stopped = "failures"
                     outcome.error = failures.last
                     break
+                if self._skip_unchanged and batch.outgoing:
+                    await asyncio.to_thread(self._drop_unchanged, batch)
                 await pending.acquire()
                 await in_flight.acquire()
                 # asked at the moment the batch would start, with what is in flight counted
@@ -314,7 +338,7 @@ class BatchWriter:
                     batch.seq,
                 )
             else:
-                await self._settle(batch, confirmed, ledger, outcome)
+                await self._settle(batch, batch.unchanged + confirmed, ledger, outcome)
         except Exception as exc:
             # This batch is neither confirmed nor ledgered: no later batch may move the
             # watermark past it (see _settle), and write() re-raises the error.
@@ -323,6 +347,29 @@ class BatchWriter:
         finally:
             done.set()
             pending.release()
+
+    def _drop_unchanged(self, batch: _Batch) -> None:
+        """Move the records Zoho already holds as they are to `batch.unchanged`."""
+        assert self._hashes is not None
+        keys = [o.key for o in batch.outgoing]
+        stored = self._store.ids_get(self._hashes, keys)
+        if not stored:
+            return
+        ids = self._store.ids_get(self._module, [k for k in keys if k in stored])
+        rest: list[Outgoing] = []
+        for record in batch.outgoing:
+            zoho_id = ids.get(record.key)
+            if (
+                zoho_id
+                and record.settles is None
+                and record.key not in self._ledgered
+                and stored.get(record.key) == payload_hash(record.payload)
+            ):
+                batch.unchanged.append(_confirmed(record, zoho_id))
+            else:
+                rest.append(record)
+        batch.outgoing[:] = rest
+        self._counts.unchanged += len(batch.unchanged)
 
     async def _send(
         self, batch: _Batch, failures: FailureCounter
@@ -355,7 +402,9 @@ class BatchWriter:
         repairable: list[Outgoing] = []
         for record, result in zip(batch.outgoing, results, strict=True):
             if result.ok and result.zoho_id:
-                confirmed.append(_confirmed(record, result.zoho_id))
+                confirmed.append(
+                    _confirmed(record, result.zoho_id, hashed=self._hashes is not None)
+                )
                 self._count_action(result)
             elif self._is_lookup_error(result) and self._repair is not None:
                 repairable.append(record)
@@ -397,7 +446,9 @@ class BatchWriter:
             return confirmed, ledger
         for record, result in zip(fixed, results, strict=True):
             if result.ok and result.zoho_id:
-                confirmed.append(_confirmed(record, result.zoho_id))
+                confirmed.append(
+                    _confirmed(record, result.zoho_id, hashed=self._hashes is not None)
+                )
                 self._count_action(result)
             elif self._is_lookup_error(result):
                 ledger.append(self._waiting_parent(record))
@@ -480,6 +531,11 @@ class BatchWriter:
             )
             if self._also_ids is not None and confirmed:
                 self._store.ids_put(self._also_ids, {c.key: c.zoho_id for c in confirmed})
+            if self._hashes is not None:
+                # after the commit: a hash never stands for a payload Zoho did not confirm
+                hashes = {c.key: c.payload_hash for c in confirmed if c.payload_hash}
+                if hashes:
+                    await asyncio.to_thread(self._store.ids_put, self._hashes, hashes)
         if self._on_progress is not None:
             self._on_progress(len(batch.outgoing) + len(batch.held))
 
@@ -528,10 +584,13 @@ def _failure_reason(error: Exception) -> str:
     return "transport_error"
 
 
-def _confirmed(record: Outgoing, zoho_id: str) -> Confirmed:
-    """The confirmation of `record`; it settles a ledger entry up to `record.settles`."""
+def _confirmed(record: Outgoing, zoho_id: str, *, hashed: bool = False) -> Confirmed:
+    """The confirmation of `record`; it settles a ledger entry up to `record.settles`.
+
+    `hashed`: with the hash of the payload Zoho confirmed (False: nothing new to keep).
+    """
     rev = record.rev if record.settles is None else max(record.rev, record.settles)
-    return Confirmed(record.key, rev, zoho_id)
+    return Confirmed(record.key, rev, zoho_id, payload_hash(record.payload) if hashed else None)
 
 
 async def _aiter(items: Iterable[Item] | AsyncIterable[Item]) -> AsyncIterator[Item]:
