@@ -14,9 +14,17 @@
 
 Windows keep memory flat and bound how far Zoho's `Rev_Number` can run ahead of the
 customers written (affiliates carry their card holder's revision): at most two windows.
-The time budget is checked per window: a window whose affiliates were written is finished,
-and a stop ends the stream with a `Cut` at the next window's first revision, so the
-watermark stays below a revision the stop left unfinished.
+The time budget is checked before every customer batch (issue 15: a budget that holds):
+in-flight batches finish and commit, no new one starts, and the watermark stays below the
+first record not committed. So is every affiliate batch: when the budget runs out inside a
+window's affiliates, none of that window's customers goes (a customer never goes without
+its link) and the stream ends with a `Cut` at the window's first revision. A window's
+affiliates written without its customers are simply written again next run (unchanged ones
+cost nothing, see :mod:`gzsync.sync.unchanged`; a compared read skips those Zoho holds).
+The first batch of each writer goes whatever the budget says, so a run always makes
+progress however small its budget. Between windows a stop
+ends the stream with a `Cut` at the next window's first revision, so the watermark stays
+below a revision the stop left unfinished.
 
 A customer's own row always wins over an affiliate row with the same key: an affiliate
 that is also a customer (in this run's spool, or written as a customer by an earlier run:
@@ -131,16 +139,23 @@ async def write_accounts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     t1 = time.monotonic()
     if not ctx.options.dry_run:
         pin_start(ctx.store, CUSTOMERS.name, fetched.start)
-    # the budget is checked per window (see _customer_items), not per batch
+    # the budget is checked before every batch (issue 15), and per window before its
+    # affiliates start (see _customer_items)
     writer = BatchWriter(
         CUSTOMERS,
         ctx,
         WriteOptions(
-            credits=ctx.credits, hashes=True, skip_unchanged=skip_unchanged(ctx, fetched)
+            budget=ctx.budget,
+            first_batch_free=True,
+            credits=ctx.credits,
+            hashes=True,
+            skip_unchanged=skip_unchanged(ctx, fetched),
         ),
     )
     outcome = await writer.write(_customer_items(ctx, spool, fetched))
     _stopped(ctx, outcome)
+    if outcome.stopped == "budget":
+        _partial(ctx)
     stopped_for_credits(ctx.credits, ctx.report)  # the reserve, or Zoho's "used up"
     if ctx.stopped:
         # only what was processed counts as fetched; the rest is read again next run
@@ -164,6 +179,8 @@ class _Affiliates:
     links: dict[str, str]  # customer key -> affiliate key
     ids: dict[str, str]  # affiliate key -> Zoho id
     waiting: dict[str, str]  # customer key -> its affiliate that failed in transit
+    #: False when the budget stopped the affiliate writes: the window's customers wait
+    complete: bool = True
 
 
 async def _customer_items(ctx: RunContext, spool: Spool, fetched: Fetched) -> AsyncIterator[Item]:
@@ -188,6 +205,12 @@ async def _customer_items(ctx: RunContext, spool: Spool, fetched: Fetched) -> As
     try:
         while window is not None and task is not None:
             affiliates = await task
+            if not affiliates.complete:
+                # the budget ran out inside this window's affiliates: none of its customers
+                # may go (their links); the next run reads the window again
+                _partial(ctx)
+                yield Cut(window[0].rev)
+                return
             # The next window's affiliates start only now, never alongside this window's:
             # two upserts of a shared affiliate must not race each other in Zoho.
             following = next(windows, None)
@@ -286,6 +309,8 @@ async def _write_affiliates(
         WriteOptions(
             moves_watermark=False,
             collect_ids=True,
+            budget=ctx.budget,
+            first_batch_free=True,
             credits=ctx.credits,
             hashes=True,
             skip_unchanged=skip,
@@ -301,7 +326,7 @@ async def _write_affiliates(
         for key in members
         if key in outcome.transient_keys
     }
-    return _Affiliates(plan.links, ids, waiting)
+    return _Affiliates(plan.links, ids, waiting, complete=outcome.stopped != "budget")
 
 
 def _customers_of(

@@ -193,6 +193,8 @@ class WriteOptions:
     moves_watermark: bool = True
     #: checked before each batch; None when the caller checks it (per window)
     budget: Budget | None = None
+    #: the first batch goes whatever the budget says (a run always makes progress)
+    first_batch_free: bool = False
     #: finds a fresh parent id when Zoho refuses the stream's lookup (see LookupRepair)
     repair: LookupRepair | None = None
     #: return every confirmed id (affiliates, for their card holders' links): off by
@@ -218,6 +220,7 @@ class BatchWriter:
         self._dup = stream.key_field
         self._counts = run.counts(stream.name)
         self._budget = options.budget
+        self._first_batch_free = options.first_batch_free
         self._concurrency = run.concurrency
         self._moves_watermark = options.moves_watermark
         self._lookup_field = stream.lookup.field if stream.lookup is not None else None
@@ -255,7 +258,11 @@ class BatchWriter:
             self._ledgered = {e.key for e in entries}
         try:
             async for batch in source:
-                if self._budget is not None and self._budget.exhausted():
+                if (
+                    self._budget is not None
+                    and (outcome.processed or not self._first_batch_free)
+                    and self._budget.exhausted()
+                ):
                     outcome.stopped = "budget"
                     break
                 if failures.tripped:
