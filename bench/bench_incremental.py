@@ -7,13 +7,18 @@ Both runs are `python -m gzsync run --json` subprocesses sharing one state file,
 the sandboxes in their own process (latency 0). The calls are counted by the Zoho sandbox
 (by endpoint, upserts also by module) and by gzsync's own report. COQL calls cannot be
 told apart by entity from outside, so the check is on the total: at most 2 × 2 entities.
+Then (issue 15) `--bumped` customers and as many contacts get a new Galaxy revision and
+nothing else (rows read from the sandbox, posted back without their revision): a third run
+must send nothing (0 credits), and a fourth with `--force` sends them.
 Not a test: it prints, never fails.
 """
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
+import httpx
 from common import emit, machine_line, run_gzsync, sandbox, stats_delta, table, workspace
 
 PER_ENTITY_TARGET = 2
@@ -24,6 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--bumped", type=int, default=1000)
     args = parser.parse_args()
     print(machine_line())
     print("Zoho latency 0\n")
@@ -38,6 +44,14 @@ def main() -> None:
         middle = box.zoho_stats()
         again = run_gzsync(env, workdir=ws)
         after = box.zoho_stats()
+        _bump(box.info["galaxy_url"], args.bumped)
+        bumped = run_gzsync(env, workdir=ws)
+        after_bump = box.zoho_stats()
+        _bump(box.info["galaxy_url"], args.bumped)
+        forced = run_gzsync(env, workdir=ws, args=("--force",))
+        after_force = box.zoho_stats()
+    bump = stats_delta(after, after_bump)
+    force = stats_delta(after_bump, after_force)
     full_calls = stats_delta(before, middle)
     zoho = stats_delta(middle, after)
     calls = zoho["calls"]
@@ -84,6 +98,20 @@ def main() -> None:
             ),
         ],
     )
+    unchanged = {e: bumped.report[e].get("unchanged") for e in ("customers", "contacts")}
+    table(
+        f"revision bump only: {args.bumped:,} customers and {args.bumped:,} contacts",
+        [
+            ("run", f"{bumped.report.get('status')}, {bumped.report.get('duration_s')} s"),
+            ("unchanged (not sent)", unchanged),
+            ("Zoho calls (sandbox)", {k: v for k, v in bump["calls"].items() if v} or "none"),
+            ("credits", bump["credits"]),
+            ("with --force: Zoho calls", {k: v for k, v in force["calls"].items() if v}),
+            ("with --force: credits", force["credits"]),
+            ("with --force: run", forced.report.get("status")),
+            ("verdict", f"0 credits: {'met' if bump['credits'] == 0 else 'NOT met'}"),
+        ],
+    )
     emit(
         "incremental",
         {
@@ -97,8 +125,25 @@ def main() -> None:
             "credits": zoho["credits"],
             "ledger_pending": report.get("ledger_pending"),
             "met": met,
+            "bumped": args.bumped,
+            "bump_unchanged": unchanged,
+            "bump_credits": bump["credits"],
+            "bump_calls": bump["calls"],
+            "force_credits": force["credits"],
         },
     )
+
+
+def _bump(galaxy_url: str, n: int) -> None:
+    """A new revision, and nothing else, for the first `n` customers and contacts."""
+    with httpx.Client(trust_env=False, timeout=600) as http:
+        for view in ("zh_Customers_fin", "ZH_CONTACTS"):
+            rows: list[dict[str, Any]] = http.get(f"{galaxy_url}/__sandbox/rows/{view}").json()
+            chosen = rows[:n]
+            for row in chosen:
+                for column in [c for c in row if "REVNUM" in c.upper()]:
+                    row.pop(column)
+            http.post(f"{galaxy_url}/__sandbox/rows/{view}", json=chosen).raise_for_status()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from gzsync.errors import LockHeldError, StateError
 from gzsync.http import RetryPolicy
 from gzsync.sandbox.faults import FaultRule
 from gzsync.state.catalyst import CatalystStore, catalyst_app
-from gzsync.state.store import Confirmed
+from gzsync.state.store import Confirmed, hash_module
 
 #: Every NoSQL and Cache endpoint fails now and then: 429s, 5xx, dropped connections and
 #: items of a batch call failing on their own. Seeded: every run sees the same faults.
@@ -276,3 +276,32 @@ def test_ledger_items_hold_the_entry_as_json(
     with console.lock:
         item = console.tables[table_name][("ledger#customers", "K1")]
     assert json.loads(item["data"]["S"])["detail"] == "Phone: too long"
+
+
+def test_payload_hashes_ride_with_the_commits_not_a_call_per_record(
+    store_on: Callable[..., CatalystStore], console: ConsoleState
+) -> None:
+    """Issue 15: the writer's hash per confirmed key (after each commit, as `ids_put` of
+    `hash:<stream>`) is packed and buffered like the ids: no NoSQL call per record."""
+    store = store_on()
+    store.acquire_lock("run-a", 900)
+    console.reset_calls()
+    for batch in range(100):
+        keys = [f"C{batch:03d}{n:02d}" for n in range(100)]
+        store.commit_batch(
+            commit(
+                confirmed=tuple(Confirmed(k, batch + 1, f"z{k}") for k in keys),
+                watermark=batch + 1,
+            )
+        )
+        store.ids_put(hash_module("customers"), {k: f"h{k}" for k in keys})
+    store.release_lock("run-a")
+    calls = console.stats_json()
+    # 100 id packs + 100 hash packs + watermarks, 25 items a call
+    assert calls["nosql_calls"] < 10_000 / 100
+    assert calls["calls"]["nosql:insert"] <= math.ceil(200 / 22) + 2
+    fresh = store_on()
+    assert fresh.ids_get(hash_module("customers"), ["C00000", "C09999", "nope"]) == {
+        "C00000": "hC00000",
+        "C09999": "hC09999",
+    }

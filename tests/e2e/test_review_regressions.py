@@ -68,7 +68,8 @@ def test_a_refused_affiliate_keeps_the_link_and_ledger_retry_restores_it(env: En
         ]
     }
     env.zoho.faults.add([FaultRule(endpoint="upsert:Accounts", status=207, body=refusal, count=1)])
-    sync(env, entities=("accounts",))
+    # only the revisions changed: --force sends the unchanged payloads (issue 15)
+    sync(env, entities=("accounts",), force=True)
     assert accounts_by_key(env)["C1"]["Affiliate_To"]["id"] == a1  # not cleared
     assert [(e.stream, e.key, e.kind) for e in ledger(env)] == [("affiliates", "A1", "refused")]
     store = open_sqlite_store(env.state_db)

@@ -60,6 +60,14 @@ def run_command(
             min=1,
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Send every selected record, also those unchanged since Zoho last "
+            "confirmed them (by default they cost nothing).",
+        ),
+    ] = False,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON report on stdout.")
     ] = False,
@@ -86,6 +94,7 @@ def run_command(
             limit=limit,
             entities=parse_entities(entities),
             max_duration_s=max_duration,
+            force=force,
         )
     except ValueError as exc:
         fail(str(exc), code=2)

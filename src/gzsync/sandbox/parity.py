@@ -17,6 +17,11 @@ mapping's own tests (issue 13, point 5: partly done).
 
 A field the mapping left out of a record (a value that was no number, a bad phone: issue
 11) is not compared: Zoho keeps what it had, whatever that was. `left_out` counts them.
+
+Zoho's `Rev_Number` may be *lower* than Galaxy's revision (issue 15): a revision bump that
+changes no synced field is not sent, so Zoho shows the last revision that changed one. A
+lower `Rev_Number` is in sync when every other field is equal (as `gzsync reconcile` says);
+a higher one is a mismatch.
 """
 
 from __future__ import annotations
@@ -296,6 +301,8 @@ def _compare(
     # A field left out of the payload is not in it: Zoho keeps its own value there.
     for name, want in payload.items():
         got = record.get(name)
+        if name == "Rev_Number" and _lags(got, want):
+            continue  # unchanged since Zoho's revision: not re-sent (see the module)
         if not _same(got, want):
             report.mismatched.append(f"{key}.{name}: zoho={got!r:.40} galaxy={want!r:.40}")
 
@@ -316,3 +323,11 @@ def _lookup_id(value: Any) -> str | None:
 
 def _record_id(record: Mapping[str, Any] | None) -> str | None:
     return None if record is None else str(record.get("id"))
+
+
+def _lags(zoho: Any, galaxy: Any) -> bool:
+    """Zoho's `Rev_Number` is below Galaxy's revision (both numbers)."""
+    try:
+        return float(zoho) < float(galaxy)
+    except (TypeError, ValueError):
+        return False

@@ -72,6 +72,18 @@ class Confirmed:
     key: str
     rev: int
     zoho_id: str
+    #: the hash of the payload Zoho confirmed (mapping/payload_hash.py); kept by the writer
+    #: in the id cache under `hash_module(stream)`, not by the commit itself
+    payload_hash: str | None = None
+
+
+def hash_module(stream: StreamName) -> str:
+    """The id cache "module" holding, per key, the hash of the payload Zoho last confirmed.
+
+    Kept in the id cache (issue 15) so both backends store it as they store ids: SQLite
+    rows, Catalyst packs buffered with the batch commits (no NoSQL call per record).
+    """
+    return f"hash:{stream}"
 
 
 @dataclass(frozen=True, slots=True)

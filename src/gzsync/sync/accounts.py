@@ -14,9 +14,17 @@
 
 Windows keep memory flat and bound how far Zoho's `Rev_Number` can run ahead of the
 customers written (affiliates carry their card holder's revision): at most two windows.
-The time budget is checked per window: a window whose affiliates were written is finished,
-and a stop ends the stream with a `Cut` at the next window's first revision, so the
-watermark stays below a revision the stop left unfinished.
+The time budget is checked before every customer batch (issue 15: a budget that holds):
+in-flight batches finish and commit, no new one starts, and the watermark stays below the
+first record not committed. So is every affiliate batch: when the budget runs out inside a
+window's affiliates, none of that window's customers goes (a customer never goes without
+its link) and the stream ends with a `Cut` at the window's first revision. A window's
+affiliates written without its customers are simply written again next run (unchanged ones
+cost nothing, see :mod:`gzsync.sync.unchanged`; a compared read skips those Zoho holds).
+The first batch of each writer goes whatever the budget says, so a run always makes
+progress however small its budget. Between windows a stop
+ends the stream with a `Cut` at the next window's first revision, so the watermark stays
+below a revision the stop left unfinished.
 
 A customer's own row always wins over an affiliate row with the same key: an affiliate
 that is also a customer (in this run's spool, or written as a customer by an earlier run:
@@ -44,11 +52,13 @@ from gzsync.streams import AFFILIATES, CUSTOMERS
 from gzsync.sync import fullread
 from gzsync.sync.affiliates import AffiliateRetries
 from gzsync.sync.context import RunContext
+from gzsync.sync.credit_gate import stopped_for_credits
 from gzsync.sync.failures import abort_if_tripped
 from gzsync.sync.fetch import Fetched, settle_full_read, spool_view, stream_start
 from gzsync.sync.linking import card_holders_of, link_affiliates
 from gzsync.sync.lookahead import cancel_pending, chunked
 from gzsync.sync.spool import Spool
+from gzsync.sync.unchanged import skip_unchanged
 from gzsync.sync.watermark import pin_start
 from gzsync.sync.writer import BatchWriter, Cut, Held, Item, Outgoing, WriteOptions, WriteOutcome
 
@@ -129,10 +139,24 @@ async def write_accounts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     t1 = time.monotonic()
     if not ctx.options.dry_run:
         pin_start(ctx.store, CUSTOMERS.name, fetched.start)
-    # the budget is checked per window (see _customer_items), not per batch
-    writer = BatchWriter(CUSTOMERS, ctx)
+    # the budget is checked before every batch (issue 15), and per window before its
+    # affiliates start (see _customer_items)
+    writer = BatchWriter(
+        CUSTOMERS,
+        ctx,
+        WriteOptions(
+            budget=ctx.budget,
+            first_batch_free=True,
+            credits=ctx.credits,
+            hashes=True,
+            skip_unchanged=skip_unchanged(ctx, fetched),
+        ),
+    )
     outcome = await writer.write(_customer_items(ctx, spool, fetched))
     _stopped(ctx, outcome)
+    if outcome.stopped == "budget":
+        _partial(ctx)
+    stopped_for_credits(ctx.credits, ctx.report)  # the reserve, or Zoho's "used up"
     if ctx.stopped:
         # only what was processed counts as fetched; the rest is read again next run
         ctx.report.customers.fetched = outcome.processed
@@ -155,6 +179,8 @@ class _Affiliates:
     links: dict[str, str]  # customer key -> affiliate key
     ids: dict[str, str]  # affiliate key -> Zoho id
     waiting: dict[str, str]  # customer key -> its affiliate that failed in transit
+    #: False when the budget stopped the affiliate writes: the window's customers wait
+    complete: bool = True
 
 
 async def _customer_items(ctx: RunContext, spool: Spool, fetched: Fetched) -> AsyncIterator[Item]:
@@ -173,11 +199,18 @@ async def _customer_items(ctx: RunContext, spool: Spool, fetched: Fetched) -> As
         return
     window = next(windows, None)
     compared = fetched.full and ctx.options.since_rev is None
-    task = _affiliates_task(ctx, spool, window, compared)
+    skip = skip_unchanged(ctx, fetched)
+    task = _affiliates_task(ctx, spool, window, compared, skip)
     upcoming: asyncio.Task[_Affiliates] | None = None
     try:
         while window is not None and task is not None:
             affiliates = await task
+            if not affiliates.complete:
+                # the budget ran out inside this window's affiliates: none of its customers
+                # may go (their links); the next run reads the window again
+                _partial(ctx)
+                yield Cut(window[0].rev)
+                return
             # The next window's affiliates start only now, never alongside this window's:
             # two upserts of a shared affiliate must not race each other in Zoho.
             following = next(windows, None)
@@ -188,7 +221,7 @@ async def _customer_items(ctx: RunContext, spool: Spool, fetched: Fetched) -> As
                     following = None
                 else:
                     cut = None
-                    upcoming = _affiliates_task(ctx, spool, following, compared)
+                    upcoming = _affiliates_task(ctx, spool, following, compared, skip)
             else:
                 cut = None
             for item in _customers_of(ctx, window, affiliates, fetched.settles):
@@ -202,15 +235,23 @@ async def _customer_items(ctx: RunContext, spool: Spool, fetched: Fetched) -> As
 
 
 def _affiliates_task(
-    ctx: RunContext, spool: Spool, window: list[Mapped | Rejected] | None, full: bool
+    ctx: RunContext,
+    spool: Spool,
+    window: list[Mapped | Rejected] | None,
+    full: bool,
+    skip: bool = False,
 ) -> asyncio.Task[_Affiliates] | None:
     if window is None:
         return None
-    return asyncio.create_task(_write_affiliates(ctx, spool, window, full))
+    return asyncio.create_task(_write_affiliates(ctx, spool, window, full, skip))
 
 
 async def _write_affiliates(
-    ctx: RunContext, spool: Spool, window: list[Mapped | Rejected], compared: bool
+    ctx: RunContext,
+    spool: Spool,
+    window: list[Mapped | Rejected],
+    compared: bool,
+    skip: bool = False,
 ) -> _Affiliates:
     """Link the window's card holders (pure) and upsert their affiliates.
 
@@ -263,7 +304,17 @@ async def _write_affiliates(
             items.append(Outgoing(affiliate.key, affiliate.rev, affiliate.payload))
     items.extend(held)
     outcome = await BatchWriter(
-        AFFILIATES, ctx, WriteOptions(moves_watermark=False, collect_ids=True)
+        AFFILIATES,
+        ctx,
+        WriteOptions(
+            moves_watermark=False,
+            collect_ids=True,
+            budget=ctx.budget,
+            first_batch_free=True,
+            credits=ctx.credits,
+            hashes=True,
+            skip_unchanged=skip,
+        ),
     ).write(items)
     _stopped(ctx, outcome)
     ids.update(outcome.ids)
@@ -275,7 +326,7 @@ async def _write_affiliates(
         for key in members
         if key in outcome.transient_keys
     }
-    return _Affiliates(plan.links, ids, waiting)
+    return _Affiliates(plan.links, ids, waiting, complete=outcome.stopped != "budget")
 
 
 def _customers_of(

@@ -25,10 +25,12 @@ from gzsync.state.store import LedgerEntry
 from gzsync.streams import CONTACTS
 from gzsync.sync import fullread
 from gzsync.sync.context import RunContext
+from gzsync.sync.credit_gate import stopped_for_credits
 from gzsync.sync.failures import abort_if_tripped
 from gzsync.sync.fetch import Fetched, settle_full_read, spool_view, stream_start
 from gzsync.sync.lookahead import cancel_pending, chunked
 from gzsync.sync.spool import Spool
+from gzsync.sync.unchanged import skip_unchanged
 from gzsync.sync.watermark import pin_start
 from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOptions
 
@@ -82,7 +84,15 @@ async def write_contacts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     if not ctx.options.dry_run:
         pin_start(ctx.store, CONTACTS.name, fetched.start)
     writer = BatchWriter(
-        CONTACTS, ctx, WriteOptions(budget=ctx.budget, repair=partial(_repair, ctx))
+        CONTACTS,
+        ctx,
+        WriteOptions(
+            budget=ctx.budget,
+            repair=partial(_repair, ctx),
+            credits=ctx.credits,
+            hashes=True,
+            skip_unchanged=skip_unchanged(ctx, fetched),
+        ),
     )
     # Customers rejected by our validation (in this run, or waiting in the ledger) have no
     # Account to find in Zoho through this state store — an Account of an older, good
@@ -95,9 +105,10 @@ async def write_contacts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     outcome = await writer.write(_items(ctx, rows, rejected, fetched.settles))
     report.phases["write_contacts"] = time.monotonic() - t1
     abort_if_tripped(outcome)
-    if outcome.stopped == "budget":
-        report.status = "partial"
-        report.message = "stopped at the time budget; the next run carries on"
+    if outcome.stopped in ("budget", "credits"):
+        if not stopped_for_credits(ctx.credits, report):
+            report.status = "partial"
+            report.message = "stopped at the time budget; the next run carries on"
         report.contacts.fetched = outcome.processed  # the rest is read again next run
     elif fetched.full:
         settle_full_read(ctx, CONTACTS.name, fetched)

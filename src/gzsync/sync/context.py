@@ -12,6 +12,7 @@ from gzsync.galaxy.client import GalaxyClient
 from gzsync.mapping.rules import MappingRules
 from gzsync.state.store import StateStore
 from gzsync.sync.budget import Budget
+from gzsync.sync.credit_gate import CreditGate
 from gzsync.sync.failures import FailureCounter
 from gzsync.sync.options import RunOptions
 from gzsync.sync.progress import NoProgress, ProgressSink
@@ -40,6 +41,8 @@ class RunContext:
     progress: ProgressSink = field(default_factory=NoProgress)
     failures: FailureCounter = field(default_factory=FailureCounter)
     lock_lost: LockHeldError | None = None
+    #: the run's credit gate (ZOHO_CREDIT_RESERVE); None: no credit stop (tests)
+    credits: CreditGate | None = None
     _lock_refreshed: float = field(default_factory=time.monotonic)
     # the mapping rules from settings, and the run's data-quality warnings (issue 11)
     rules: MappingRules = field(init=False)

@@ -28,6 +28,9 @@ class RunOptions:
     access_token: Callable[[], str] | None = None
     #: show progress (rich bars on a terminal, log lines otherwise)
     progress: bool = False
+    #: send every selected record, also those whose payload hash equals the one Zoho last
+    #: confirmed (`gzsync run --force`; issue 15)
+    force: bool = False
 
     def __post_init__(self) -> None:
         unknown = [e for e in self.entities if e not in ENTITIES]

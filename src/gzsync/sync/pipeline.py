@@ -22,7 +22,7 @@ from pathlib import Path
 from gzsync import alerts, logs
 from gzsync.clients import galaxy_client, token_source, zoho_client
 from gzsync.config import Settings
-from gzsync.errors import ServiceError, StateError
+from gzsync.errors import ServiceError, StateError, ZohoCreditsExhausted
 from gzsync.galaxy.client import GalaxyClient
 from gzsync.remedies import explain
 from gzsync.state.readonly import ReadOnlyStore
@@ -32,6 +32,7 @@ from gzsync.sync.accounts import read_accounts, write_accounts
 from gzsync.sync.budget import Budget
 from gzsync.sync.contacts import read_contacts, write_contacts
 from gzsync.sync.context import RunContext
+from gzsync.sync.credit_gate import CreditGate, look_before_writing, remember
 from gzsync.sync.ledger_news import LedgerNews, ledger_news
 from gzsync.sync.options import RunOptions
 from gzsync.sync.progress import NoProgress, ProgressSink
@@ -109,6 +110,7 @@ async def _run(
             max_duration_s=options.max_duration_s or settings.max_duration_s,
             remaining_ms=options.remaining_ms,
         )
+        gate = CreditGate(zoho.stats, settings.credit_reserve, settings.zoho_daily_credits)
         ctx = RunContext(
             settings=settings,
             options=options,
@@ -119,12 +121,27 @@ async def _run(
             report=report,
             owner=owner,
             progress=progress,
+            credits=gate,
         )
         keeper = asyncio.create_task(_keep_lock(ctx))
         try:
             reevaluate_rejected(store, ctx.rules)
+            await look_before_writing(store, zoho)  # after a credit stop (issue 15)
             with Spool() as spool:
                 await _phases(ctx, spool)
+            if not options.dry_run:
+                remember(gate, store)
+        except ZohoCreditsExhausted as exc:
+            # Zoho's credits ran out outside a batch (a read, a look-up): what was written
+            # is committed and nothing unconfirmed is past the watermark; the next run
+            # carries on (issue 15: partial, exit 0)
+            gate.used_up(exc)
+            report.status = "partial"
+            report.message = gate.reason or str(exc)
+            if not options.dry_run:
+                with contextlib.suppress(StateError):
+                    remember(gate, store)
+            log.warning("run stopped: %s", report.message, extra={"status": "partial"})
         except (ServiceError, StateError) as exc:
             # a remote system failed, the state store failed, or another run took our lock
             # (LockHeldError mid-run): nothing unconfirmed is past the watermark; exit 3

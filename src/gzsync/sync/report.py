@@ -35,6 +35,8 @@ class EntityCounts:
     rejected: int = 0  # refused by our validation before any upsert
     failed: int = 0  # refused by Zoho, failed in transit, or waiting for a parent
     warnings: int = 0  # values dropped from otherwise good records (bad e-mail, phone)
+    #: not sent: payload equal to the one Zoho last confirmed (counted confirmed; issue 15)
+    unchanged: int = 0
     samples: list[dict[str, str]] = field(default_factory=list)  # a few failures, for people
     # values dropped or changed, by reason, and a few of them (key, field, value, reason)
     warnings_by_reason: dict[str, int] = field(default_factory=dict)
@@ -52,6 +54,7 @@ class EntityCounts:
             "rejected": self.rejected,
             "failed": self.failed,
             "warnings": self.warnings,
+            "unchanged": self.unchanged,
             "samples": list(self.samples),
             "warnings_by_reason": dict(self.warnings_by_reason),
             "warning_samples": list(self.warning_samples),

@@ -11,8 +11,16 @@ revision order and
   watermark to the batch's highest revision only once every earlier batch is committed, so
   a crash or a stop at any point leaves the watermark at a revision below which everything
   is either in Zoho or in the ledger;
-- stops starting batches when the time budget is spent, or once the run-wide failure rule
-  trips (:mod:`gzsync.sync.failures`), letting the in-flight ones finish.
+- stops starting batches when the time budget is spent, once the run-wide failure rule
+  trips (:mod:`gzsync.sync.failures`), or when Zoho's credits would fall below the reserve
+  (:mod:`gzsync.sync.credit_gate`), letting the in-flight ones finish. A batch that hits
+  Zoho's "credits used up" 429 is neither committed nor ledgered, and no later batch moves
+  the watermark past it: the next run sends it again;
+- keeps, per key, the hash of the payload Zoho confirmed (`WriteOptions.hashes`, in the id
+  cache under :func:`~gzsync.state.store.hash_module`) and, with `skip_unchanged`, does not
+  send a record whose payload hashes the same (`Rev_Number` aside,
+  :mod:`gzsync.mapping.payload_hash`) while its Zoho id is known: it counts as confirmed,
+  commits with its batch (the watermark moves over it) and costs no credit.
 
 A writer is made from what a stream declares (:class:`gzsync.streams.Stream`: module, key
 field, lookup field, id-cache module) and what the run gives it (:class:`WriteRun`: the
@@ -40,7 +48,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from gzsync.errors import ServiceError
+from gzsync.errors import ServiceError, ZohoCreditsExhausted
+from gzsync.mapping.payload_hash import payload_hash
 from gzsync.state.store import (
     RETRIED_EVERY_RUN,
     BatchCommit,
@@ -48,9 +57,11 @@ from gzsync.state.store import (
     Confirmed,
     LedgerEntry,
     LedgerKind,
+    hash_module,
 )
 from gzsync.streams import Stream
 from gzsync.sync.budget import Budget
+from gzsync.sync.credit_gate import CreditGate
 from gzsync.sync.failures import MAX_CONSECUTIVE_FAILURES, FailureCounter
 from gzsync.sync.report import EntityCounts
 from gzsync.zoho.client import UpsertResult, ZohoClient
@@ -126,6 +137,8 @@ class _Batch:
     #: or one below when the next record shares it (rows of equal revision may straddle
     #: two batches, and the next read is strictly above the watermark)
     watermark: int = 0
+    #: records not sent: their payload hash equals the one Zoho last confirmed
+    unchanged: list[Confirmed] = field(default_factory=list)
 
 
 #: Repairs a record whose lookup id Zoho refused (an Account deleted in the CRM): returns the
@@ -140,9 +153,11 @@ class WriteOutcome:
     ids: dict[str, str] = field(default_factory=dict)  # key -> Zoho id (with collect_ids)
     transient_keys: set[str] = field(default_factory=set)  # ledgered, retried every run
     broken: Exception | None = None  # a batch that failed unexpectedly (re-raised by write)
-    stopped: str | None = None  # "budget" or "failures" when it stopped early
+    stopped: str | None = None  # "budget", "failures" or "credits" when it stopped early
     error: ServiceError | None = None  # the last whole-batch failure, when it stopped for it
     processed: int = 0  # records (sent or held) of the batches that were started
+    #: a batch hit Zoho's "credits used up": later commits do not move the watermark
+    held_back: bool = False
 
 
 class WriteRun(Protocol):
@@ -178,11 +193,20 @@ class WriteOptions:
     moves_watermark: bool = True
     #: checked before each batch; None when the caller checks it (per window)
     budget: Budget | None = None
+    #: the first batch goes whatever the budget says (a run always makes progress)
+    first_batch_free: bool = False
     #: finds a fresh parent id when Zoho refuses the stream's lookup (see LookupRepair)
     repair: LookupRepair | None = None
     #: return every confirmed id (affiliates, for their card holders' links): off by
     #: default, so a long stream does not pile up a dict of every id it wrote
     collect_ids: bool = False
+    #: the run's credit gate, asked before each batch (see gzsync.sync.credit_gate)
+    credits: CreditGate | None = None
+    #: keep the hash of every confirmed payload (streams with a watermark)
+    hashes: bool = False
+    #: do not send a record whose payload hash equals the stored one (incremental reads;
+    #: not with --force, nor for a full read, which compares with Zoho itself)
+    skip_unchanged: bool = False
 
 
 class BatchWriter:
@@ -196,6 +220,7 @@ class BatchWriter:
         self._dup = stream.key_field
         self._counts = run.counts(stream.name)
         self._budget = options.budget
+        self._first_batch_free = options.first_batch_free
         self._concurrency = run.concurrency
         self._moves_watermark = options.moves_watermark
         self._lookup_field = stream.lookup.field if stream.lookup is not None else None
@@ -204,6 +229,12 @@ class BatchWriter:
         self._on_progress = partial(run.advanced, stream.name) if stream.has_watermark else None
         self._failures = run.failures
         self._collect_ids = options.collect_ids
+        self._credits = options.credits
+        self._hashes = hash_module(stream.name) if options.hashes else None
+        self._skip_unchanged = options.skip_unchanged and self._hashes is not None
+        #: keys of the stream waiting in the ledger: always sent (a retry, a record deleted
+        #: in the CRM since its hash was kept); read when the write starts
+        self._ledgered: set[str] = set()
         #: a second id cache "module" the confirmed ids also go to (customer Accounts)
         self._also_ids = stream.ids_module
         # The one place a dry run is decided: preview instead of upsert, commit nothing.
@@ -222,17 +253,32 @@ class BatchWriter:
         tasks: list[asyncio.Task[None]] = []
         failures = self._failures
         source = _batches(_aiter(items))
+        if self._skip_unchanged:
+            entries = await asyncio.to_thread(self._store.ledger_list, self._stream)
+            self._ledgered = {e.key for e in entries}
         try:
             async for batch in source:
-                if self._budget is not None and self._budget.exhausted():
+                if (
+                    self._budget is not None
+                    and (outcome.processed or not self._first_batch_free)
+                    and self._budget.exhausted()
+                ):
                     outcome.stopped = "budget"
                     break
                 if failures.tripped:
                     outcome.stopped = "failures"
                     outcome.error = failures.last
                     break
+                if self._skip_unchanged and batch.outgoing:
+                    await asyncio.to_thread(self._drop_unchanged, batch)
                 await pending.acquire()
                 await in_flight.acquire()
+                # asked at the moment the batch would start, with what is in flight counted
+                if self._credits is not None and not await self._credits.admit(len(batch.outgoing)):
+                    in_flight.release()
+                    pending.release()
+                    outcome.stopped = "credits"
+                    break
                 outcome.processed += len(batch.outgoing) + len(batch.held)
                 done = asyncio.Event()
                 task = asyncio.create_task(
@@ -273,13 +319,33 @@ class BatchWriter:
         failures: FailureCounter,
     ) -> None:
         try:
+            used_up: ZohoCreditsExhausted | None = None
             try:
                 confirmed, ledger = await self._deliver(batch, failures)
+            except ZohoCreditsExhausted as exc:
+                if self._credits is None:  # no gate (a reconcile): an unexpected failure
+                    raise
+                confirmed, ledger, used_up = [], [], exc
             finally:
                 in_flight.release()
+                if self._credits is not None:
+                    self._credits.answered(len(batch.outgoing))
             if previous is not None:
                 await previous.wait()
-            await self._settle(batch, confirmed, ledger, outcome)
+            if used_up is not None:
+                # Zoho took nothing of this batch: commit none of it, and no later batch
+                # may move the watermark past it (the next run sends it again)
+                assert self._credits is not None
+                self._credits.used_up(used_up)
+                outcome.held_back = True
+                outcome.stopped = "credits"
+                log.warning(
+                    "%s batch %d: Zoho's API credits are used up; it is sent again next run",
+                    self._module,
+                    batch.seq,
+                )
+            else:
+                await self._settle(batch, batch.unchanged + confirmed, ledger, outcome)
         except Exception as exc:
             # This batch is neither confirmed nor ledgered: no later batch may move the
             # watermark past it (see _settle), and write() re-raises the error.
@@ -288,6 +354,29 @@ class BatchWriter:
         finally:
             done.set()
             pending.release()
+
+    def _drop_unchanged(self, batch: _Batch) -> None:
+        """Move the records Zoho already holds as they are to `batch.unchanged`."""
+        assert self._hashes is not None
+        keys = [o.key for o in batch.outgoing]
+        stored = self._store.ids_get(self._hashes, keys)
+        if not stored:
+            return
+        ids = self._store.ids_get(self._module, [k for k in keys if k in stored])
+        rest: list[Outgoing] = []
+        for record in batch.outgoing:
+            zoho_id = ids.get(record.key)
+            if (
+                zoho_id
+                and record.settles is None
+                and record.key not in self._ledgered
+                and stored.get(record.key) == payload_hash(record.payload)
+            ):
+                batch.unchanged.append(_confirmed(record, zoho_id))
+            else:
+                rest.append(record)
+        batch.outgoing[:] = rest
+        self._counts.unchanged += len(batch.unchanged)
 
     async def _send(
         self, batch: _Batch, failures: FailureCounter
@@ -299,6 +388,8 @@ class BatchWriter:
         try:
             results = await self._upsert(batch.outgoing)
         except (ServiceError, httpx.HTTPError) as exc:
+            if isinstance(exc, ZohoCreditsExhausted) and self._credits is not None:
+                raise  # not a failure: the run stops for credits (see _run_batch)
             error = exc if isinstance(exc, ServiceError) else ServiceError(str(exc))
             failures.failed(error)
             reason = _failure_reason(error)
@@ -318,7 +409,9 @@ class BatchWriter:
         repairable: list[Outgoing] = []
         for record, result in zip(batch.outgoing, results, strict=True):
             if result.ok and result.zoho_id:
-                confirmed.append(_confirmed(record, result.zoho_id))
+                confirmed.append(
+                    _confirmed(record, result.zoho_id, hashed=self._hashes is not None)
+                )
                 self._count_action(result)
             elif self._is_lookup_error(result) and self._repair is not None:
                 repairable.append(record)
@@ -346,6 +439,8 @@ class BatchWriter:
                     fixed.append(repaired)
             results = await self._upsert(fixed) if fixed else []
         except (ServiceError, httpx.HTTPError) as exc:
+            if isinstance(exc, ZohoCreditsExhausted) and self._credits is not None:
+                raise  # not a failure: the run stops for credits (see _run_batch)
             error = exc if isinstance(exc, ServiceError) else ServiceError(str(exc))
             failures.failed(error)
             reason = _failure_reason(error)
@@ -358,7 +453,9 @@ class BatchWriter:
             return confirmed, ledger
         for record, result in zip(fixed, results, strict=True):
             if result.ok and result.zoho_id:
-                confirmed.append(_confirmed(record, result.zoho_id))
+                confirmed.append(
+                    _confirmed(record, result.zoho_id, hashed=self._hashes is not None)
+                )
                 self._count_action(result)
             elif self._is_lookup_error(result):
                 ledger.append(self._waiting_parent(record))
@@ -432,13 +529,20 @@ class BatchWriter:
                     ledger=ledger,
                     watermark=(
                         batch.watermark
-                        if self._moves_watermark and outcome.broken is None
+                        if self._moves_watermark
+                        and outcome.broken is None
+                        and not outcome.held_back
                         else None
                     ),
                 ),
             )
             if self._also_ids is not None and confirmed:
                 self._store.ids_put(self._also_ids, {c.key: c.zoho_id for c in confirmed})
+            if self._hashes is not None:
+                # after the commit: a hash never stands for a payload Zoho did not confirm
+                hashes = {c.key: c.payload_hash for c in confirmed if c.payload_hash}
+                if hashes:
+                    await asyncio.to_thread(self._store.ids_put, self._hashes, hashes)
         if self._on_progress is not None:
             self._on_progress(len(batch.outgoing) + len(batch.held))
 
@@ -487,10 +591,13 @@ def _failure_reason(error: Exception) -> str:
     return "transport_error"
 
 
-def _confirmed(record: Outgoing, zoho_id: str) -> Confirmed:
-    """The confirmation of `record`; it settles a ledger entry up to `record.settles`."""
+def _confirmed(record: Outgoing, zoho_id: str, *, hashed: bool = False) -> Confirmed:
+    """The confirmation of `record`; it settles a ledger entry up to `record.settles`.
+
+    `hashed`: with the hash of the payload Zoho confirmed (False: nothing new to keep).
+    """
     rev = record.rev if record.settles is None else max(record.rev, record.settles)
-    return Confirmed(record.key, rev, zoho_id)
+    return Confirmed(record.key, rev, zoho_id, payload_hash(record.payload) if hashed else None)
 
 
 async def _aiter(items: Iterable[Item] | AsyncIterable[Item]) -> AsyncIterator[Item]:
