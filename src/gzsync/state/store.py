@@ -29,7 +29,7 @@ from typing import Literal, Protocol
 
 #: Streams with a watermark and ledger entries. Affiliates are ledgered under `affiliates`
 #: but have no watermark of their own (they ride on their card holder's revision).
-StreamName = Literal["customers", "affiliates", "contacts"]
+StreamName = Literal["customers", "affiliates", "contacts", "quotes", "products"]
 
 #: Why a record waits in the ledger, which also decides when it is retried:
 #: - `rejected`: our validation refused the Galaxy row; retried when its revision changes.

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 #: Entity groups a run can sync, in the order they run. `accounts` is customers with their
-#: affiliates; `contacts` needs the accounts to exist first.
-ENTITIES: tuple[str, ...] = ("accounts", "contacts")
+#: affiliates; `contacts` needs the accounts to exist first; `quotes` (offers, with their
+#: Products) needs the accounts too.
+ENTITIES: tuple[str, ...] = ("accounts", "contacts", "quotes")
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from gzsync.sync.context import RunContext
 from gzsync.sync.ledger_news import LedgerNews, ledger_news
 from gzsync.sync.options import RunOptions
 from gzsync.sync.progress import NoProgress, ProgressSink
+from gzsync.sync.quotes import read_quotes, write_quotes
 from gzsync.sync.report import RunReport
 from gzsync.sync.rules_upgrade import reevaluate_rejected
 from gzsync.sync.spool import Spool
@@ -226,6 +227,8 @@ async def _phases(ctx: RunContext, spool: Spool) -> None:
                 await write_contacts(ctx, spool, contacts)
             else:
                 ctx.report.contacts.fetched = 0  # not processed: read again next run
+        if "quotes" in entities and not ctx.stopped:
+            await write_quotes(ctx, await read_quotes(ctx))
     finally:
         if contacts_read is not None and not contacts_read.done():
             contacts_read.cancel()
@@ -246,8 +249,11 @@ def _finish(report: RunReport, store: StateStore) -> None:
     report.ledger_by_reason = by_reason
     if report.status in ("aborted", "partial"):
         return
+    phase2 = (report.quotes, report.products)
     failed = report.customers.failed + report.affiliates.failed + report.contacts.failed
+    failed += sum(c.failed for c in phase2)
     rejected = report.customers.rejected + report.affiliates.rejected + report.contacts.rejected
+    rejected += sum(c.rejected for c in phase2)
     pending = failed + rejected if report.dry_run else report.ledger_pending
     report.status = "incomplete" if pending else "success"
     if report.dry_run:

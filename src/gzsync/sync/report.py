@@ -70,6 +70,8 @@ class RunReport:
     customers: EntityCounts = field(default_factory=EntityCounts)
     affiliates: EntityCounts = field(default_factory=EntityCounts)
     contacts: EntityCounts = field(default_factory=EntityCounts)
+    quotes: EntityCounts = field(default_factory=EntityCounts)  # phase 2 (sync.quotes)
+    products: EntityCounts = field(default_factory=EntityCounts)  # phase 2 (sync.products)
     entities: tuple[str, ...] = ()
     linked: int = 0
     ledger_pending: int = 0
@@ -113,6 +115,8 @@ class RunReport:
             return self.affiliates
         if stream == "contacts":
             return self.contacts
+        if stream in ("quotes", "products"):
+            return self.quotes if stream == "quotes" else self.products
         raise KeyError(stream)
 
     def to_json(self) -> dict[str, Any]:
@@ -130,6 +134,8 @@ class RunReport:
             "customers": self.customers.to_json(),
             "affiliates": self.affiliates.to_json(),
             "contacts": self.contacts.to_json(),
+            "quotes": self.quotes.to_json(),
+            "products": self.products.to_json(),
             "linked": self.linked,
             "ledger_pending": self.ledger_pending,
             "ledger_by_reason": dict(self.ledger_by_reason),
