@@ -64,7 +64,7 @@ def render_report(report: RunReport, title: str = "gzsync run") -> None:
     table.add_column("entity")
     for column in ("fetched", "inserted", "updated", "rejected", "failed", "warnings"):
         table.add_column(column, justify="right")
-    for entity in ("customers", "affiliates", "contacts"):
+    for entity in ("customers", "affiliates", "contacts", "quotes", "products"):
         counts = data[entity]
         table.add_row(
             entity,

@@ -56,6 +56,8 @@ class Entity(StrEnum):
     customers = "customers"
     affiliates = "affiliates"
     contacts = "contacts"
+    quotes = "quotes"
+    products = "products"
 
 
 class Kind(StrEnum):
@@ -104,7 +106,7 @@ def status_data(store: StateStore | None, runs: int = 10) -> dict[str, Any]:
     if store is None:
         return {
             "runs": [],
-            "watermarks": {"customers": None, "contacts": None},
+            "watermarks": {"customers": None, "contacts": None, "quotes": None},
             "ledger": [],
             "ledger_total": 0,
         }
@@ -115,7 +117,7 @@ def status_data(store: StateStore | None, runs: int = 10) -> dict[str, Any]:
     ]
     return {
         "runs": [_run_summary(r) for r in store.runs(runs)],
-        "watermarks": {s: store.get_watermark(s) for s in ("customers", "contacts")},
+        "watermarks": {s: store.get_watermark(s) for s in ("customers", "contacts", "quotes")},
         "ledger": ledger,
         "ledger_total": sum(counts.values()),
     }

@@ -47,9 +47,10 @@ def run_command(
         str,
         typer.Option(
             "--entities",
-            help="What to sync, in order: accounts (customers with their affiliates), contacts.",
+            help="What to sync, in order: accounts (customers with their affiliates), contacts, "
+            "quotes (offers with their Products).",
         ),
-    ] = "accounts,contacts",
+    ] = "accounts,contacts,quotes",
     max_duration: Annotated[
         float | None,
         typer.Option(

@@ -74,7 +74,7 @@ def schedule_command(
     ] = 0.0,
     entities: Annotated[
         str, typer.Option("--entities", help="What to sync, as for gzsync run.")
-    ] = "accounts,contacts",
+    ] = "accounts,contacts,quotes",
     max_duration: Annotated[
         float | None,
         typer.Option(

@@ -38,6 +38,7 @@ class Stream(StrEnum):
 
     customers = "customers"
     contacts = "contacts"
+    quotes = "quotes"
 
 
 def _say(text: str) -> None:
@@ -145,7 +146,7 @@ def state_reset_command(yes: YesOption = False) -> None:
 
 @state_app.command("set-watermark")
 def state_set_watermark_command(
-    stream: Annotated[Stream, typer.Argument(help="customers or contacts.")],
+    stream: Annotated[Stream, typer.Argument(help="customers, contacts or quotes.")],
     rev: Annotated[int, typer.Argument(help="The Galaxy revision to continue above.", min=0)],
     yes: YesOption = False,
 ) -> None:

@@ -17,7 +17,7 @@ from gzsync.ops import words
 from gzsync.ops.data_quality import data_quality_html
 from gzsync.state.store import RunRecord, WarningRecord
 
-ENTITIES = ("customers", "affiliates", "contacts")
+ENTITIES = ("customers", "affiliates", "contacts", "quotes", "products")
 COUNT_COLUMNS = ("fetched", "inserted", "updated", "rejected", "failed", "warnings")
 
 _STATUS_COLOURS = {
