@@ -3,6 +3,9 @@ what waits in the ledger (unknown customer, ambiguous TIN, refused product, fail
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 from tests.e2e.helpers import Env, ledger, sync
 from tests.e2e.quotes_helpers import (
@@ -206,3 +209,53 @@ def test_parity_check_sees_duplicated_rows(env: Env) -> None:
     )
     assert not result.ok
     assert result.mismatched
+
+
+def test_budget_stops_lose_and_repeat_nothing(tmp_path: Path) -> None:
+    from tests.e2e.helpers import make_env
+    from tests.e2e.test_time_budget import batches_allowed
+
+    for env in make_env(tmp_path, customers=300, offers=350):
+        sync(env, entities=("accounts", "contacts"))
+        statuses, inserted, updated = [], 0, 0
+        for _ in range(20):
+            report = sync(env, entities=("quotes",), remaining_ms=batches_allowed(1))
+            statuses.append(report.status)
+            inserted += report.quotes.inserted
+            updated += report.quotes.updated
+            if report.status != "partial":
+                break
+        assert statuses.count("partial") >= 2, statuses
+        assert statuses[-1] != "partial"
+        quotes = zoho_records(env, "Quotes")
+        assert inserted == len(quotes) > 0  # every quote written once
+        assert updated == 0  # and none a second time
+        assert_quotes_parity(env)
+
+
+def test_a_row_count_mismatch_is_a_failed_entry_retried_next_run(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from gzsync.mapping.line_items import diff_line_items
+    from gzsync.sync import quotes as quotes_stream
+
+    _world(env)
+    sync(env)
+    galaxy_put(env, "offer_lines", [line("o2", 1, "P2", 4, 20.0)], method="POST")
+
+    def miscounted(desired: Any, existing: Any) -> Any:  # as if Zoho kept a stray row
+        diff = diff_line_items(desired, existing)
+        return replace(diff, expected_rows=diff.expected_rows + 1)
+
+    monkeypatch.setattr(quotes_stream, "diff_line_items", miscounted)
+    report = sync(env)
+    entries = [e for e in ledger(env) if e.stream == "quotes"]
+    assert [(e.key, e.kind, e.reason) for e in entries] == [("O2", "failed", "ROW_COUNT_MISMATCH")]
+    assert report.status == "incomplete"
+    monkeypatch.setattr(quotes_stream, "diff_line_items", diff_line_items)
+    sync(env)  # retried although its revision did not move
+    assert [e for e in ledger(env) if e.stream == "quotes"] == []
+    assert _rows(env, "O2") == [("P2", 4)]
+    assert_quotes_parity(env)
