@@ -259,3 +259,35 @@ def test_a_row_count_mismatch_is_a_failed_entry_retried_next_run(
     assert [e for e in ledger(env) if e.stream == "quotes"] == []
     assert _rows(env, "O2") == [("P2", 4)]
     assert_quotes_parity(env)
+
+
+def test_a_lost_state_file_duplicates_no_quote_and_no_row(env: Env) -> None:
+    _world(env)
+    sync(env)
+    before = zoho_records(env, "Quotes")
+    env.state_db.unlink()
+    report = sync(env)
+    assert report.quotes.updated == 3  # found by COQL: upserted without rows, then diffed
+    assert report.zoho_calls.get("update", 0) == 0
+    assert [q["Quoted_Items"] for q in zoho_records(env, "Quotes")] == [
+        q["Quoted_Items"] for q in before
+    ]
+    assert_quotes_parity(env)
+
+
+@pytest.mark.parametrize("mode", ["append", "replace"])
+def test_a_quote_the_id_cache_forgot_is_put_right_after_its_upsert(env: Env, mode: str) -> None:
+    from gzsync.state.sqlite import open_sqlite_store
+
+    zoho_inventory(env, line_items=mode)
+    _world(env)
+    sync(env)
+    store = open_sqlite_store(env.state_db)
+    try:
+        store.ids_evict("Quotes", ["O1", "O2", "O3"])
+    finally:
+        store.close()
+    report = sync(env, since_rev=0, entities=("quotes",))  # sent with rows: Zoho updates
+    assert report.quotes.updated == 3
+    assert _rows(env, "O1") == [("P1", 2), ("P2", 1), ("P1", 5)]
+    assert_quotes_parity(env)

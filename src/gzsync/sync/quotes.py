@@ -7,7 +7,8 @@ highest revision wins; the run works in revision order. (Offers are small rows: 
 kept in memory, 20,000 offers take a few MB.) A retried offer Galaxy no longer serves
 becomes a `rejected` / `not_in_galaxy` entry, as in the other streams.
 
-Work, block by block (BLOCK offers), in revision order:
+Work, block by block (BLOCK offers), in revision order, the next block prepared while
+this one's quotes are written:
 
 1. **Lines**: each offer's lines are read once (`read_offer_lines`, `GALAXY_CONCURRENCY`
    reads in flight). A failed read holds that offer (`failed` / `galaxy_lines_failed`,
@@ -24,7 +25,8 @@ Work, block by block (BLOCK offers), in revision order:
    `ERP_ID_Offer`, concurrent batches, commits in revision order, watermark, ledger, budget
    stop) with one change, :class:`QuoteWriter`: a quote that is new is upserted with all its
    `Quoted_Items` (`Subject` and the rows are mandatory on insert); a quote Zoho already
-   holds (id cache, else one COQL per block) is upserted **without** rows, then read with a
+   holds (the id cache; COQL too when the state store did not know Zoho's quotes: a
+   lost state file) is upserted **without** rows, then read with a
    single-record GET (the only read that gives row ids), its rows diffed against the
    Galaxy lines (:mod:`gzsync.mapping.line_items`: changed rows with their id, removed ones
    with `_delete`, new ones without id) and updated 100 per PUT; an updated quote is read
@@ -58,6 +60,7 @@ from gzsync.state.store import BatchCommit, LedgerEntry, LedgerKind
 from gzsync.sync.contacts import resolve_parents
 from gzsync.sync.context import RunContext
 from gzsync.sync.fetch import retry_set, stream_start
+from gzsync.sync.lookahead import cancel_pending
 from gzsync.sync.products import ProductSync
 from gzsync.sync.watermark import Start, pin_start
 from gzsync.sync.writer import BatchWriter, Held, Outgoing
@@ -171,7 +174,7 @@ async def write_quotes(ctx: RunContext, fetched: OfferRead) -> None:
         on_progress=partial(_progressed, ctx),
     )
     products = ProductSync(ctx)
-    outcome = await writer.write(_items(ctx, fetched.offers, products, writer))
+    outcome = await writer.write(_items(ctx, fetched, products, writer))
     report.phases["write_quotes"] = time.monotonic() - t1
     if outcome.stopped == "budget":
         report.status = "partial"
@@ -194,51 +197,107 @@ def _held(item: MappedQuote | Rejected, kind: LedgerKind, reason: str, detail: s
     return Held(LedgerEntry("quotes", item.key, item.rev, kind, reason, detail[:200]))
 
 
+@dataclass(slots=True)
+class _Block:
+    """One block of offers with what their quotes need: lines, accounts, existing ids."""
+
+    offers: Sequence[MappedQuote | Rejected]
+    failures: dict[str, Exception]
+    mapped: dict[str, list[MappedLine | Rejected]]
+    accounts: dict[str, list[str]]
+    existing: dict[str, str]
+
+
+async def _prepare(
+    ctx: RunContext,
+    block: Sequence[MappedQuote | Rejected],
+    products: ProductSync,
+    taxes: TaxTable,
+    lookup: bool,
+) -> _Block:
+    quotes = [o for o in block if isinstance(o, MappedQuote)]
+    lines = await read_offer_lines(
+        ctx.galaxy,
+        [q.galaxy_id for q in quotes],
+        guid=ctx.settings.galaxy_offer_lines_view,
+        concurrency=ctx.settings.galaxy_concurrency,
+    )
+    mapped: dict[str, list[MappedLine | Rejected]] = {
+        q.key: map_lines(lines.lines[q.galaxy_id], taxes)
+        for q in quotes
+        if q.galaxy_id in lines.lines
+    }
+    wanted: dict[str, dict[str, Any]] = {}
+    for rows in mapped.values():
+        if all(isinstance(r, MappedLine) for r in rows):
+            for r in rows:
+                assert isinstance(r, MappedLine)
+                wanted.setdefault(r.product_code, r.product)
+    await products.ensure(wanted)
+    accounts = await _accounts(ctx, quotes)
+    existing = await _existing(ctx, [q.key for q in quotes if q.key in mapped], lookup=lookup)
+    failures: dict[str, Exception] = dict(lines.failures)
+    return _Block(block, failures, mapped, accounts, existing)
+
+
 async def _items(
     ctx: RunContext,
-    offers: Sequence[MappedQuote | Rejected],
+    fetched: OfferRead,
     products: ProductSync,
     writer: QuoteWriter,
 ) -> AsyncIterator[Outgoing | Held]:
-    """Quotes ready to write (rows and account resolved) or held, in revision order."""
+    """Quotes ready to write (rows and account resolved) or held, in revision order.
+
+    The next block is prepared (lines, products, accounts) while this block's quotes are
+    written, so Galaxy reads and product upserts overlap the quote upserts.
+    """
     taxes = TaxTable(ctx.settings.zoho_tax_names)
-    for start in range(0, len(offers), BLOCK):
-        block = offers[start : start + BLOCK]
-        quotes = [o for o in block if isinstance(o, MappedQuote)]
-        lines = await read_offer_lines(
-            ctx.galaxy,
-            [q.galaxy_id for q in quotes],
-            guid=ctx.settings.galaxy_offer_lines_view,
-            concurrency=ctx.settings.galaxy_concurrency,
-        )
-        mapped: dict[str, list[MappedLine | Rejected]] = {
-            q.key: map_lines(lines.lines[q.galaxy_id], taxes)
-            for q in quotes
-            if q.galaxy_id in lines.lines
-        }
-        wanted: dict[str, dict[str, Any]] = {}
-        for rows in mapped.values():
-            if all(isinstance(r, MappedLine) for r in rows):
-                for r in rows:
-                    assert isinstance(r, MappedLine)
-                    wanted.setdefault(r.product_code, r.product)
-        await products.ensure(wanted)
-        accounts = await _accounts(ctx, quotes)
-        existing = await _existing(ctx, [q.key for q in quotes if q.key in mapped])
-        for item in block:
-            if isinstance(item, Rejected):
-                yield _held(item, "rejected", item.reason, item.detail)
-                continue
-            failure = lines.failures.get(item.galaxy_id)
-            if failure is not None or item.key not in mapped:
-                yield _held(
+    # Zoho held quotes this state store does not know (a lost state file): ask COQL which
+    # exist. Otherwise the id cache knows every quote this deployment wrote; a quote it
+    # does not know that Zoho holds anyway is put right after its upsert (QuoteWriter).
+    lookup = fetched.start.source == "zoho"
+    offers = fetched.offers
+    blocks = (offers[i : i + BLOCK] for i in range(0, len(offers), BLOCK))
+
+    def task_for(
+        block: Sequence[MappedQuote | Rejected] | None,
+    ) -> asyncio.Task[_Block] | None:
+        if block is None:
+            return None
+        return asyncio.create_task(_prepare(ctx, block, products, taxes, lookup))
+
+    task = task_for(next(blocks, None))
+    upcoming: asyncio.Task[_Block] | None = None
+    try:
+        while task is not None:
+            ready = await task
+            task = None
+            upcoming = task_for(next(blocks, None))
+            for item in ready.offers:
+                if isinstance(item, Rejected):
+                    yield _held(item, "rejected", item.reason, item.detail)
+                    continue
+                failure = ready.failures.get(item.galaxy_id)
+                if failure is not None or item.key not in ready.mapped:
+                    yield _held(
+                        item,
+                        "failed",
+                        "galaxy_lines_failed",
+                        f"reading the offer's lines failed: {failure}",
+                    )
+                    continue
+                yield _ready(
+                    ctx,
                     item,
-                    "failed",
-                    "galaxy_lines_failed",
-                    f"reading the offer's lines failed: {failure}",
+                    ready.mapped[item.key],
+                    products,
+                    ready.accounts,
+                    ready.existing,
+                    writer,
                 )
-                continue
-            yield _ready(ctx, item, mapped[item.key], products, accounts, existing, writer)
+            task, upcoming = upcoming, None
+    finally:
+        await cancel_pending(task, upcoming)
 
 
 def _ready(
@@ -334,13 +393,14 @@ async def accounts_by_tin(ctx: RunContext, tins: Sequence[str]) -> dict[str, lis
     return found
 
 
-async def _existing(ctx: RunContext, keys: Sequence[str]) -> dict[str, str]:
-    """Offer key -> Zoho Quote id, for the quotes Zoho already holds (id cache, then COQL)."""
+async def _existing(ctx: RunContext, keys: Sequence[str], *, lookup: bool) -> dict[str, str]:
+    """Offer key -> Zoho Quote id, for the quotes known to exist (id cache, then COQL when
+    `lookup`)."""
     if not keys:
         return {}
     ids = await asyncio.to_thread(ctx.store.ids_get, MODULE, keys)
     unknown = [k for k in keys if k not in ids]
-    if unknown:
+    if unknown and lookup:
         ids.update(await ctx.zoho.ids_by_key(MODULE, KEY_FIELD, unknown))
     return ids
 
