@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_quotes.py [--offers 20000] [--lines 5] [--customers 20000]
         [--latency-ms 400,2] [--latency-scale 1] [--concurrency 10] [--seed 1]
+        [--galaxy-concurrency 4]
 
 The sandbox (its own process) generates `--customers` customers and `--offers` offers; the
 offers' lines are then rewritten to exactly `--lines` each (drawn from the generated
@@ -62,6 +63,7 @@ def main() -> None:
     parser.add_argument("--latency-scale", type=float, default=1.0)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--galaxy-concurrency", type=int, default=4)
     args = parser.parse_args()
     latency = (
         parse_latency(args.latency_ms, args.latency_scale)
@@ -76,7 +78,11 @@ def main() -> None:
         workspace("gzsync-bench-quotes-") as workdir,
     ):
         lines = exact_lines(box.info["galaxy_url"], args.lines)
-        env = {**box.env(), "ZOHO_CONCURRENCY": str(args.concurrency)}
+        env = {
+            **box.env(),
+            "ZOHO_CONCURRENCY": str(args.concurrency),
+            "GALAXY_CONCURRENCY": str(args.galaxy_concurrency),
+        }
         accounts = run_gzsync(env, workdir=workdir, args=["--entities", "accounts"])
         box.set_latency(latency)
         zoho0 = box.zoho_stats()
@@ -95,6 +101,7 @@ def main() -> None:
     limit = upserts * (latency[0] + latency[1] * per_call) / 1000 / 10
     figures = {
         "offers": args.offers,
+        "galaxy_concurrency": args.galaxy_concurrency,
         "lines": lines,
         "accounts_run_s": round(accounts.wall_s, 1),
         "wall_s": round(run.wall_s, 1),
