@@ -291,3 +291,17 @@ def test_a_quote_the_id_cache_forgot_is_put_right_after_its_upsert(env: Env, mod
     assert report.quotes.updated == 3
     assert _rows(env, "O1") == [("P1", 2), ("P2", 1), ("P1", 5)]
     assert_quotes_parity(env)
+
+
+def test_a_dry_run_counts_quotes_and_writes_nothing(env: Env) -> None:
+    _world(env)
+    sync(env, entities=("accounts", "contacts"))
+    report = sync(env, dry_run=True)
+    assert report.quotes.inserted == 3
+    assert zoho_records(env, "Quotes") == []
+    assert zoho_records(env, "Products") == []
+    sync(env)
+    galaxy_put(env, "offer_lines", [line("o3", 1, "P3", 9, 30.0, vat=0)], method="POST")
+    again = sync(env, dry_run=True)
+    assert (again.quotes.inserted, again.quotes.updated) == (0, 1)
+    assert _rows(env, "O3") == [("P3", 1)]  # unchanged by the dry run
