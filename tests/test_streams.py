@@ -82,6 +82,8 @@ def test_every_listing_is_the_stream_table() -> None:
     assert [e.value for e in Entity] == list(STREAM_NAMES)
     assert [s.value for s in WatermarkStream] == list(WATERMARKED)
     assert views.ENTITIES == STREAM_NAMES == html_report.ENTITIES
+    assert views.MODULES["quotes"] == "Quotes"  # the id cache a quote's page reads
+    assert views.MODULES["products"] == "Products"
     assert [s.name for s in streams_of("accounts")] == ["customers", "affiliates"]
     assert [s.name for s in streams_of("quotes")] == ["quotes", "products"]
     assert parse_entities("quotes,contacts,accounts") == ENTITIES
