@@ -128,6 +128,7 @@ def sandbox(
     seed: int = 1,
     credits: int = 1_000_000_000,
     catalyst_latency_ms: float | None = None,
+    offers: int | None = None,
 ) -> Iterator[Sandbox]:
     """Start `python -m gzsync sandbox` in its own process; stop it (SIGTERM) afterwards.
 
@@ -148,6 +149,8 @@ def sandbox(
         "--zoho-credits",
         str(credits),
     ]
+    if offers is not None:
+        command += ["--offers", str(offers)]
     if catalyst_latency_ms is not None:
         command += ["--catalyst", "--catalyst-latency-ms", f"{catalyst_latency_ms:g}"]
     t0 = time.monotonic()

@@ -7,7 +7,13 @@ mapped (its mapping table), and how it relates to other streams:
 - `lookup`: its Zoho record points to another stream's record (a contact's `Account_Name`
   is its customer's Account);
 - `read_by`: it has no revision of its own and is read by another stream's revisions (an
-  affiliate row carries its card holder's revision; see :mod:`gzsync.sync.affiliates`).
+  affiliate row carries its card holder's revision; see :mod:`gzsync.sync.affiliates`);
+- `read_with`: it has no revision at all; its rows come with another stream's rows and are
+  written before the records that need them, once per run (a product comes with the offer
+  lines naming it; see :mod:`gzsync.sync.products`).
+
+A stream whose rows are not mapped by a `mapping.tables.Table` (quotes: an offer header plus
+its lines, :mod:`gzsync.mapping.quotes`) declares no `table`/`mapper`; its phase maps.
 
 Everything that lists streams — report counts and sections, ledger and warnings filters
 (`--entity`), watermarks (`status`, metrics, `state` commands), `--entities` groups — reads
@@ -17,6 +23,7 @@ Everything that lists streams — report counts and sections, ledger and warning
 Adding an entity (docs/ARCHITECTURE.md, "Adding an entity"): 1. its mapping table in
 `mapping/tables.py`; 2. a `Stream` here; 3. its phase (read with `sync.fetch.spool_view`,
 write with `sync.writer.BatchWriter(stream, ctx)`) registered in `sync/pipeline.py`.
+The quotes stream (`QUOTES`, :mod:`gzsync.sync.quotes`) is the latest example.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from gzsync.mapping.quote_tables import LINE_COLUMNS, OFFER_COLUMNS
 from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_contact, map_customer
 from gzsync.mapping.rules import MappingRules
 from gzsync.mapping.tables import AFFILIATE, CUSTOMER, Table, contact_table
@@ -55,6 +63,15 @@ class ReadBy:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadWith:
+    """This stream has no revision: its rows come with the rows of stream `parent` (a
+    product with the offer lines naming it) and are written before the parent's records
+    that need them, once per run. It keeps no watermark; its ledger entries have rev 0."""
+
+    parent: str
+
+
+@dataclass(frozen=True, slots=True)
 class Stream:
     """One entity gzsync syncs from a Galaxy view into a Zoho module."""
 
@@ -65,18 +82,21 @@ class Stream:
     key_column: str  # the view's key column
     module: str  # Zoho module
     key_field: str  # the Zoho field a record is upserted on (duplicate_check_fields)
-    #: the mapping table and its row mapper, given the run's settings and rules
-    table: Callable[[Settings], Table]
-    mapper: Callable[[Settings, MappingRules], RowMapper]
+    #: the mapping table and its row mapper, given the run's settings and rules (None: the
+    #: rows are not a `Table`'s and the stream's phase maps them, as quotes' do)
+    table: Callable[[Settings], Table] | None = None
+    mapper: Callable[[Settings, MappingRules], RowMapper] | None = None
     lookup: Lookup | None = None
     read_by: ReadBy | None = None
+    read_with: ReadWith | None = None
     #: the id-cache "module" its confirmed ids are kept under (None: the Zoho module's)
     ids_module: str | None = None
 
     @property
     def has_watermark(self) -> bool:
-        """A stream read by another's revisions keeps no watermark of its own."""
-        return self.read_by is None
+        """A stream read by another's revisions, or read with another's rows, keeps no
+        watermark of its own."""
+        return self.read_by is None and self.read_with is None
 
     def view(self, settings: Settings) -> str:
         """The Galaxy view this stream reads, as configured."""
@@ -84,6 +104,8 @@ class Stream:
 
     def rev_column_in(self, settings: Settings) -> str:
         """The revision column's name in the configured view."""
+        if self.table is None:
+            return self.rev_column
         return self.table(settings).revision.sources[0]
 
 
@@ -134,8 +156,32 @@ CONTACTS = Stream(
     lookup=Lookup(field="Account_Name", parent="customers"),
 )
 
+#: Phase 2 (SPEC §7): sales offers into Quotes with exact line items (`sync/quotes.py`).
+QUOTES = Stream(
+    name="quotes",
+    entity="quotes",
+    view_setting="galaxy_offers_view",
+    rev_column=OFFER_COLUMNS["CommercialEntry_GXREVNUM"],
+    key_column=OFFER_COLUMNS["ID"],
+    module="Quotes",
+    key_field="ERP_ID_Offer",
+    lookup=Lookup(field="Account_Name", parent="customers"),
+)
+
+#: The Products the offer lines name, upserted before their quotes (`sync/products.py`).
+PRODUCTS = Stream(
+    name="products",
+    entity="quotes",
+    view_setting="galaxy_offer_lines_view",
+    rev_column="",
+    key_column=LINE_COLUMNS["ITEMCODE"],
+    module="Products",
+    key_field="Product_Code",
+    read_with=ReadWith(parent="quotes"),
+)
+
 #: Every stream, in the order a run writes them and reports list them.
-STREAMS: tuple[Stream, ...] = (CUSTOMERS, AFFILIATES, CONTACTS)
+STREAMS: tuple[Stream, ...] = (CUSTOMERS, AFFILIATES, CONTACTS, QUOTES, PRODUCTS)
 #: Stream names, as the ledger, report and `--entity` spell them.
 STREAM_NAMES: tuple[str, ...] = tuple(s.name for s in STREAMS)
 #: Streams with a watermark of their own.

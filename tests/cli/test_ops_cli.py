@@ -111,7 +111,7 @@ def test_status_json_as_a_subprocess(state: dict[str, str], tmp_path: Path) -> N
     assert newest["finished_at"] - newest["started_at"] == pytest.approx(12.5)
     assert newest["counts"]["customers"]["fetched"] == 12
     assert newest["counts"]["contacts"]["inserted"] == 4
-    assert data["watermarks"] == {"customers": 1000100, "contacts": 2000200}
+    assert data["watermarks"] == {"customers": 1000100, "contacts": 2000200, "quotes": None}
     assert data["ledger_total"] == 5
     assert {
         "stream": "customers",

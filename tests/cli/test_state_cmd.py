@@ -55,7 +55,10 @@ def test_backup_then_restore_brings_the_old_state_back(db: Path, tmp_path: Path)
     backup = tmp_path / "backups" / "before.db"
     done = gzsync("state", "backup", str(backup), env={"STATE_DB": str(db)}, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "watermarks customers 1000, contacts none yet; 3 ledger entries" in done.stderr
+    assert (
+        "watermarks customers 1000, contacts none yet, quotes none yet; 3 ledger entries"
+        in done.stderr
+    )
     assert backup.stat().st_mode & 0o777 == 0o600
 
     _fill(db, customers=5000, ledger=10)  # the state moves on after the backup

@@ -17,6 +17,7 @@ from gzsync.console.security import check_bind, is_loopback, safe_next
 from gzsync.errors import ConfigError
 from gzsync.state.sqlite import open_sqlite_store
 from gzsync.state.store import BatchCommit, LedgerEntry
+from gzsync.streams import STREAM_NAMES
 
 
 def _entries(env: Env) -> list[LedgerEntry]:
@@ -38,6 +39,10 @@ def test_runs_page_lists_runs_newest_first_with_counts(served: Served) -> None:
     assert f'data-run="{run.run_id}"' in page.text
     fetched = run.report["customers"]["fetched"]  # type: ignore[index]
     assert f"{fetched} / " in page.text
+    # a column per declared stream, quotes and products too (the stream table)
+    head = re.search(r'<table id="runs">.*?</thead>', page.text, re.S)
+    assert head is not None
+    assert re.findall(r'<th class="n">(\w+)</th>', head.group())[:5] == list(STREAM_NAMES)
     for chart in ("records-written", "ledger-by-reason", "duration-vs-budget"):
         assert f'data-chart="{chart}"' in page.text
     assert served.client.get(f"/runs/{run.run_id}").status_code == 200

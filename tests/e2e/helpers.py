@@ -32,12 +32,15 @@ class Env:
         return Settings.from_values(**base)
 
 
-def make_env(tmp_path: Path, *, customers: int = 300, seed: int = 7, **zoho: Any) -> Iterator[Env]:
+def make_env(
+    tmp_path: Path, *, customers: int = 300, seed: int = 7, offers: int = 0, **zoho: Any
+) -> Iterator[Env]:
+    """Phase-1 tests get no sales offers (`offers=0`); the quotes tests put their own."""
     from gzsync.sandbox.galaxy import create_galaxy_app
     from gzsync.sandbox.serve import serve_sandboxes
     from gzsync.sandbox.zoho import create_zoho_app
 
-    galaxy_app = create_galaxy_app(customers=customers, seed=seed)
+    galaxy_app = create_galaxy_app(customers=customers, seed=seed, offers=offers)
     zoho.setdefault("strict_fields", True)
     zoho_app = create_zoho_app(seed=seed, **zoho)
     with serve_sandboxes(galaxy_app, zoho_app) as urls:

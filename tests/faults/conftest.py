@@ -91,6 +91,7 @@ def fault_env(
     *,
     customers: int = 300,
     seed: int = 7,
+    offers: int = 0,  # phase-1 fault tests: no offers (tests/e2e/test_quotes_sync.py has them)
     galaxy_wrap: Wrap | None = None,
     zoho_wrap: Wrap | None = None,
     **zoho: Any,
@@ -99,7 +100,7 @@ def fault_env(
     from gzsync.sandbox.galaxy import create_galaxy_app
     from gzsync.sandbox.zoho import create_zoho_app
 
-    galaxy_app = create_galaxy_app(customers=customers, seed=seed)
+    galaxy_app = create_galaxy_app(customers=customers, seed=seed, offers=offers)
     zoho.setdefault("strict_fields", True)
     zoho_app = create_zoho_app(seed=seed, **zoho)
     galaxy_flight = InFlight(galaxy_wrap(galaxy_app) if galaxy_wrap else galaxy_app)

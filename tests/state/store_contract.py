@@ -40,6 +40,7 @@ from gzsync.state.store import (
     StreamName,
     WarningRecord,
 )
+from gzsync.streams import STREAM_NAMES
 
 T0 = 1_750_000_000.0
 
@@ -436,6 +437,24 @@ class StoreContract:
 
     def test_ledger_counts_empty(self, store: StateStore) -> None:
         assert store.ledger_counts() == {}
+
+    def test_every_declared_stream_is_listed_and_keeps_its_watermark(
+        self, open_store: OpenStore
+    ) -> None:
+        """Quotes and products too: a store must not know streams by a list of its own."""
+        store = open_store()
+        for n, name in enumerate(STREAM_NAMES):
+            store.commit_batch(
+                commit(stream=name, module="", ledger=(entry(f"K{n}", n, stream=name),))
+            )
+        store.commit_batch(commit(stream="quotes", module="Quotes", watermark=42))
+        assert {e.stream for e in store.ledger_list()} == set(STREAM_NAMES)
+        assert {g[0] for g in store.ledger_counts()} == set(STREAM_NAMES)
+        assert store.get_watermark("quotes") == 42
+        store.close()
+        again = open_store()  # a fresh store reads what the first one wrote
+        assert {e.stream for e in again.ledger_list()} == set(STREAM_NAMES)
+        assert again.get_watermark("quotes") == 42
 
     def _requested(self, store: StateStore) -> set[tuple[str, str]]:
         return {(e.stream, e.key) for e in store.ledger_list() if e.retry_requested}

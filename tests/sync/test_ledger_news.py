@@ -65,3 +65,18 @@ def test_a_contact_waiting_for_a_rejected_account_is_old_news_once_it_has_waited
     assert ledger_news([parent, waited], START) == LedgerNews(old=2)
     # a contact that starts waiting in this run is news, even behind an old rejection
     assert ledger_news([parent, waited, fresh], START) == LedgerNews(transient=1, old=2)
+
+
+def test_a_quote_waiting_for_a_rejected_account_is_old_news_like_a_contact() -> None:
+    parent = entry("customers", "C1", "rejected", first=BEFORE, last=BEFORE)
+    waited = entry(
+        "quotes", "Q1", "waiting_parent", first=BEFORE, last=DURING,
+        detail="Account C1 is not in Zoho yet",
+    )  # fmt: skip
+    unknown = entry(
+        "quotes", "Q2", "waiting_parent", first=BEFORE, last=DURING,
+        detail="Account C9 is not in Zoho yet",
+    )  # fmt: skip
+    assert ledger_news([parent, waited], START) == LedgerNews(old=2)
+    # an Account that is merely absent (not rejected) keeps its quotes transient
+    assert ledger_news([parent, waited, unknown], START) == LedgerNews(transient=1, old=2)

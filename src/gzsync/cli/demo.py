@@ -10,6 +10,7 @@ import typer
 
 from gzsync import logs
 from gzsync.cli.common import print_json, render_report, stderr
+from gzsync.cli.demo_quotes import quotes_parity, touch_offers
 from gzsync.cli.reconcile_cmd import run_drift_demo
 from gzsync.cli.server_stack import require_server_stack
 from gzsync.config import Settings
@@ -90,6 +91,8 @@ def demo_command(
         )
         full = run_sync(settings, RunOptions(), progress=NoProgress())
         touched = galaxy.touch(customers=customers // 10, contacts=customers // 10, seed=seed + 1)
+        book = galaxy_app.state.galaxy_offers  # phase 2: offers whose lines change
+        touched["offers"] = touch_offers(book, max(1, customers // 40), seed + 2)
         incremental = run_sync(settings, RunOptions(), progress=NoProgress())
         parity = check_parity(
             galaxy_customers=galaxy.rows("zh_Customers_fin"),
@@ -97,6 +100,9 @@ def demo_command(
             galaxy_contacts=galaxy.rows("ZH_CONTACTS"),
             zoho_accounts=zoho.records("Accounts"),
             zoho_contacts=zoho.records("Contacts"),
+        )
+        quotes = quotes_parity(
+            book, urls.zoho_api_url, zoho.records("Accounts"), settings.zoho_tax_names
         )
         drifted = run_drift_demo(settings, galaxy, urls.zoho_api_url, quiet=True) if drift else {}
     if json_out:
@@ -106,6 +112,11 @@ def demo_command(
                 "changed": {k: len(v) for k, v in touched.items()},
                 "incremental": incremental.to_json(),
                 "parity": {"ok": parity.ok, "summary": parity.summary(), "checked": parity.checked},
+                "quotes_parity": {
+                    "ok": quotes.ok,
+                    "summary": quotes.summary(),
+                    "checked": quotes.checked,
+                },
                 **({"drift": drifted} if drift else {}),
                 **({"catalyst": console.stats_json()} if console is not None else {}),
             }
@@ -114,11 +125,12 @@ def demo_command(
         render_report(full, "full sync")
         stderr.print(
             f"changed in Galaxy: {len(touched['customers'])} customers, "
-            f"{len(touched['contacts'])} contacts",
+            f"{len(touched['contacts'])} contacts, {len(touched['offers'])} offers' lines",
             highlight=False,
         )
         render_report(incremental, "incremental sync")
         stderr.print(("OK: " if parity.ok else "FAILED: ") + parity.summary(), highlight=False)
+        stderr.print(("OK: " if quotes.ok else "FAILED: ") + quotes.summary(), highlight=False)
         if full.ledger_pending:
             stderr.print(
                 f"{full.ledger_pending} Galaxy rows are in the ledger by design: the "
@@ -139,7 +151,7 @@ def demo_command(
                 highlight=False,
                 soft_wrap=True,
             )
-    raise typer.Exit(0 if parity.ok and drifted.get("ok", True) else 1)
+    raise typer.Exit(0 if parity.ok and quotes.ok and drifted.get("ok", True) else 1)
 
 
 def _catalyst_console(stack: contextlib.ExitStack) -> Any:

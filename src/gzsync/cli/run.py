@@ -16,7 +16,7 @@ from gzsync.cli.common import (
     setup_logging,
 )
 from gzsync.errors import GzsyncError
-from gzsync.sync.options import RunOptions, parse_entities
+from gzsync.sync.options import ENTITIES, RunOptions, parse_entities
 from gzsync.sync.pipeline import run_sync
 
 
@@ -47,9 +47,10 @@ def run_command(
         str,
         typer.Option(
             "--entities",
-            help="What to sync, in order: accounts (customers with their affiliates), contacts.",
+            help="What to sync, in order: accounts (customers with their affiliates), contacts, "
+            "quotes (offers with their Products).",
         ),
-    ] = "accounts,contacts",
+    ] = ",".join(ENTITIES),
     max_duration: Annotated[
         float | None,
         typer.Option(

@@ -55,6 +55,10 @@ def sandbox_command(
     catalyst_latency_ms: Annotated[
         float, typer.Option(help="Latency of every Catalyst call, in ms.", min=0)
     ] = 0.0,
+    offers: Annotated[
+        int | None,
+        typer.Option(help="Sales offers to generate (default: customers/4, at most 2,000).", min=0),
+    ] = None,
 ) -> None:
     """Serve local sandboxes of Galaxy ERP and Zoho CRM until interrupted.
 
@@ -73,7 +77,7 @@ def sandbox_command(
         latency = parse_latency(zoho_latency_ms)
     except ValueError as exc:
         fail(str(exc), code=2)
-    galaxy_app = create_galaxy_app(customers=customers, seed=seed)
+    galaxy_app = create_galaxy_app(customers=customers, seed=seed, offers=offers)
     zoho_app = create_zoho_app(
         latency_ms=latency,
         concurrency_limit=zoho_concurrency,

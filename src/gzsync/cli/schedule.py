@@ -10,7 +10,7 @@ import typer
 from gzsync.cli.common import LogFormatOption, fail, settings_or_exit
 from gzsync.errors import ConfigError
 from gzsync.ops.schedule import Scheduler, parse_every, stop_on_signals
-from gzsync.sync.options import RunOptions, parse_entities
+from gzsync.sync.options import ENTITIES, RunOptions, parse_entities
 from gzsync.sync.report import RunReport
 
 log = logging.getLogger("gzsync.schedule")
@@ -74,7 +74,7 @@ def schedule_command(
     ] = 0.0,
     entities: Annotated[
         str, typer.Option("--entities", help="What to sync, as for gzsync run.")
-    ] = "accounts,contacts",
+    ] = ",".join(ENTITIES),
     max_duration: Annotated[
         float | None,
         typer.Option(

@@ -198,6 +198,7 @@ def index(request: Request) -> Response:
         request,
         "index.html",
         runs=rows[:RUNS_SHOWN],
+        entities=views.ENTITIES,
         charts={
             k: Markup(v)  # noqa: S704 - charts escape every label themselves
             for k, v in views.run_charts(

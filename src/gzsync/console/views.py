@@ -31,17 +31,14 @@ from gzsync.console import charts
 from gzsync.ops import ledger as ops_ledger
 from gzsync.state.store import LedgerEntry, LedgerKind, RunRecord, StateStore, StreamName
 from gzsync.streams import STREAM_NAMES
+from gzsync.streams import STREAMS as STREAM_TABLE
 
 ENTITIES: tuple[str, ...] = STREAM_NAMES
 OUTCOMES: tuple[str, ...] = ("fetched", "inserted", "updated", "rejected", "failed", "warnings")
 STREAMS: tuple[str, ...] = STREAM_NAMES
 KINDS: tuple[str, ...] = get_args(LedgerKind)
 #: Zoho module of each stream's id cache entries.
-MODULES: dict[str, str] = {
-    "customers": "Accounts",
-    "affiliates": "Accounts",
-    "contacts": "Contacts",
-}
+MODULES: dict[str, str] = {s.name: s.module for s in STREAM_TABLE}
 FINISHED = ("success", "incomplete", "partial", "aborted")
 
 

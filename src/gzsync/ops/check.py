@@ -252,6 +252,8 @@ def probe(settings: Settings, *, retry: RetryPolicy = PROBE_RETRY) -> CheckResul
 
 
 async def _probe(settings: Settings, store: Any, retry: RetryPolicy) -> CheckResult:
+    from gzsync.ops.check_quotes import probe_quotes
+
     galaxy, zoho = await asyncio.gather(
         _probe_galaxy(settings, store, retry), _probe_zoho(settings, store, retry)
     )
@@ -264,6 +266,9 @@ async def _probe(settings: Settings, store: Any, retry: RetryPolicy) -> CheckRes
         detail = f"{len(found)} problem(s)" if found else "every mapped field fits"
         checks.append(("Zoho field metadata", not found, detail))
         problems += found
+        phase2 = await probe_quotes(settings, store, retry)  # issue 14: Quotes, Products, taxes
+        checks += phase2[0]
+        problems += phase2[1]
     return CheckResult(checks=checks, problems=problems)
 
 

@@ -64,7 +64,7 @@ from gzsync.reconcile.read import (
     read_galaxy_contacts,
     read_zoho_page,
 )
-from gzsync.reconcile.report import MERGE_LIST_LIMIT, ReconcileReport
+from gzsync.reconcile.report import MERGE_LIST_LIMIT, STREAMS, ReconcileReport
 from gzsync.state.store import LedgerEntry, StateStore, StreamName
 from gzsync.sync.budget import Budget
 from gzsync.sync.failures import FailureCounter, abort_if_tripped
@@ -84,7 +84,8 @@ _INDEX_NAME = "index.db"
 class ReconcileOptions:
     """What one reconcile is asked to do (the command-line flags)."""
 
-    entities: tuple[str, ...] = ENTITIES
+    #: the groups reconcile compares (accounts, contacts; quotes are not reconciled)
+    entities: tuple[str, ...] = tuple(e for e in ENTITIES if e in STREAMS)
     repair: bool = False
     dry_run: bool = False  # with repair: count what would be re-sent, send nothing
     max_duration_s: float | None = None

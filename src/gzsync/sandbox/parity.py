@@ -331,3 +331,79 @@ def _lags(zoho: Any, galaxy: Any) -> bool:
         return float(zoho) < float(galaxy)
     except (TypeError, ValueError):
         return False
+
+
+# -- phase 2: Quotes (issue 14) ---------------------------------------------------------------
+
+
+def check_quotes_parity(
+    *,
+    galaxy_offers: Iterable[Mapping[str, Any]],
+    galaxy_lines: Iterable[Mapping[str, Any]],
+    zoho_quotes: Iterable[Mapping[str, Any]],
+    zoho_accounts: Iterable[Mapping[str, Any]],
+    tax_names: Mapping[str, str] | None = None,
+) -> ParityReport:
+    """Zoho's Quotes (as `/__sandbox/records/Quotes` shows them, rows included) against
+    Galaxy's offers: every offer whose Account is in Zoho (found by `TRDRID`, else by a TIN
+    only one Account holds) and whose lines all map has exactly one quote, on that Account,
+    with exactly its lines in Galaxy's order (product code, quantity, price, discount,
+    tax names). Offers of unknown customers are expected absent (`checked["waiting"]`)."""
+    from gzsync.mapping.line_items import same_line
+    from gzsync.mapping.quotes import MappedLine, MappedQuote, TaxTable, map_lines, map_offer
+
+    report = ParityReport()
+    taxes = TaxTable(tax_names)
+    lines_of: dict[str, list[Mapping[str, Any]]] = {}
+    for galaxy_line in galaxy_lines:
+        lines_of.setdefault(str(galaxy_line.get("DOC_ID")), []).append(galaxy_line)
+    by_trdrid = {str(a.get("Trader_ID")): str(a["id"]) for a in zoho_accounts}
+    by_tin: dict[str, list[str]] = {}
+    for account in zoho_accounts:
+        if account.get("Account_AFM"):
+            by_tin.setdefault(str(account["Account_AFM"]), []).append(str(account["id"]))
+    held: dict[str, list[Mapping[str, Any]]] = {}
+    for quote in zoho_quotes:
+        held.setdefault(str(quote.get("ERP_ID_Offer")), []).append(quote)
+    expected: set[str] = set()
+    waiting = 0
+    for offer in galaxy_offers:
+        mapped = map_offer(offer)
+        if not isinstance(mapped, MappedQuote):
+            continue
+        lines = map_lines(lines_of.get(mapped.galaxy_id, []), taxes)
+        if mapped.account_trdrid:
+            found = by_trdrid.get(mapped.account_trdrid)
+            accounts = [found] if found else []
+        else:
+            accounts = by_tin.get(mapped.account_tin or "", [])
+        good = [line for line in lines if isinstance(line, MappedLine)]
+        if len(accounts) != 1 or not good or len(good) != len(lines):
+            waiting += 1
+            continue
+        expected.add(mapped.key)
+        quotes = held.get(mapped.key, [])
+        if not quotes:
+            report.missing.append(f"Quotes:{mapped.key}")
+            continue
+        if len(quotes) > 1:
+            report.duplicated.append(f"Quotes:{mapped.key}")
+        quote = quotes[0]
+        if _lookup_id(quote.get("Account_Name")) != accounts[0]:
+            report.wrong_links.append(f"Quotes:{mapped.key}.Account_Name")
+        rows = [r for r in quote.get("Quoted_Items") or [] if isinstance(r, Mapping)]
+        if len(rows) != len(good):
+            report.mismatched.append(
+                f"Quotes:{mapped.key}.Quoted_Items: zoho={len(rows)} rows galaxy={len(good)}"
+            )
+            continue
+        for n, (line, row) in enumerate(zip(good, rows, strict=True), start=1):
+            product = row.get("Product_Name") or {}
+            code = product.get("Product_Code") if isinstance(product, Mapping) else None
+            desired = {**line.item, "Product_Name": product}
+            if code != line.product_code or not same_line(desired, row):
+                report.mismatched.append(f"Quotes:{mapped.key}.Quoted_Items[{n}]")
+    report.unexpected.extend(f"Quotes:{k}" for k in sorted(held.keys() - expected))
+    report.checked["quotes"] = len(expected)
+    report.checked["waiting"] = waiting
+    return report

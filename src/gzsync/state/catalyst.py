@@ -92,11 +92,13 @@ from gzsync.state.store import (
     RunRecord,
     StreamName,
 )
+from gzsync.streams import STREAM_NAMES
 
 log = logging.getLogger("gzsync.state")
 
 DEFAULT_TABLE = "gzsync_state"
-_STREAMS: tuple[StreamName, ...] = ("customers", "affiliates", "contacts")
+#: every declared stream (the stream table): a new stream's ledger and watermark are read too
+_STREAMS: tuple[StreamName, ...] = STREAM_NAMES
 #: Catalyst NoSQL takes at most 25 items per insert or delete call, 100 keys per fetch and
 #: returns at most 100 items per query page.
 _WRITE_MAX = 25

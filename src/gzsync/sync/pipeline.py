@@ -36,6 +36,7 @@ from gzsync.sync.credit_gate import CreditGate, look_before_writing, remember
 from gzsync.sync.ledger_news import LedgerNews, ledger_news
 from gzsync.sync.options import RunOptions
 from gzsync.sync.progress import NoProgress, ProgressSink
+from gzsync.sync.quotes import read_quotes, write_quotes
 from gzsync.sync.report import RunReport
 from gzsync.sync.rules_upgrade import reevaluate_rejected
 from gzsync.sync.spool import Spool
@@ -229,7 +230,8 @@ async def _keep_lock(ctx: RunContext) -> None:
 
 
 async def _phases(ctx: RunContext, spool: Spool) -> None:
-    """Accounts, then contacts; the contacts view is read while the accounts are written."""
+    """Accounts, then contacts, then quotes; the contacts view is read while the accounts
+    are written."""
     entities = ctx.options.entities
     accounts = await read_accounts(ctx, spool) if "accounts" in entities else None
     contacts_read = (
@@ -244,6 +246,8 @@ async def _phases(ctx: RunContext, spool: Spool) -> None:
                 await write_contacts(ctx, spool, contacts)
             else:
                 ctx.report.contacts.fetched = 0  # not processed: read again next run
+        if "quotes" in entities and not ctx.stopped:
+            await write_quotes(ctx, await read_quotes(ctx))
     finally:
         if contacts_read is not None and not contacts_read.done():
             contacts_read.cancel()
@@ -264,8 +268,8 @@ def _finish(report: RunReport, store: StateStore) -> None:
     report.ledger_by_reason = by_reason
     if report.status in ("aborted", "partial"):
         return
-    failed = report.customers.failed + report.affiliates.failed + report.contacts.failed
-    rejected = report.customers.rejected + report.affiliates.rejected + report.contacts.rejected
+    failed = sum(report.counts(s).failed for s in STREAM_NAMES)
+    rejected = sum(report.counts(s).rejected for s in STREAM_NAMES)
     pending = failed + rejected if report.dry_run else report.ledger_pending
     report.status = "incomplete" if pending else "success"
     if report.dry_run:

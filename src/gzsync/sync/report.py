@@ -128,6 +128,14 @@ class RunReport:
     def contacts(self) -> EntityCounts:
         return self.streams["contacts"]
 
+    @property
+    def quotes(self) -> EntityCounts:
+        return self.streams["quotes"]
+
+    @property
+    def products(self) -> EntityCounts:
+        return self.streams["products"]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,

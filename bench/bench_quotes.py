@@ -1,0 +1,131 @@
+"""Phase 2: a full sync of sales offers into Zoho Quotes (issue 14), measured from outside.
+
+    .venv/bin/python bench/bench_quotes.py [--offers 20000] [--lines 5] [--customers 20000]
+        [--latency-ms 400,2] [--latency-scale 1] [--concurrency 10] [--seed 1]
+        [--galaxy-concurrency 4]
+
+The sandbox (its own process) generates `--customers` customers and `--offers` offers; the
+offers' lines are then rewritten to exactly `--lines` each (drawn from the generated
+catalogue). A first `gzsync run --entities accounts` puts the Accounts in Zoho (not
+measured); the measured run is `gzsync run --entities quotes` from an empty Quotes module:
+lines read offer by offer (GALAXY_CONCURRENCY), Products upserted once each, Quotes
+upserted 100 per call with their rows. Printed: wall time against Zoho's limit for the
+upserts it made (Σ call latency / 10 in flight), Galaxy calls, Zoho calls and credits, peak
+RSS. Not a test: it prints, never fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from typing import Any
+
+import httpx
+from common import (
+    DEFAULT_LATENCY_MS,
+    emit,
+    machine_line,
+    parse_latency,
+    run_gzsync,
+    sandbox,
+    stats_delta,
+    table,
+    workspace,
+)
+
+
+def exact_lines(galaxy_url: str, per_offer: int) -> int:
+    """Rewrite the sandbox's offer lines to `per_offer` lines each; returns the line count."""
+    with httpx.Client(trust_env=False, timeout=600) as http:
+        lines = http.get(f"{galaxy_url}/__sandbox/rows/offer_lines").json()
+        offers = http.get(f"{galaxy_url}/__sandbox/rows/zh_offers").json()
+        by_doc: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for line in lines:
+            by_doc[str(line["DOC_ID"])].append(line)
+        catalogue = lines[: max(1, min(len(lines), 500))]
+        rows = []
+        for n, offer in enumerate(offers):
+            own = by_doc.get(str(offer["ID"])) or []
+            for i in range(per_offer):
+                base = dict(own[i] if i < len(own) else catalogue[(n * 7 + i) % len(catalogue)])
+                base["DOC_ID"], base["LINENUM"] = offer["ID"], i + 1
+                rows.append(base)
+        http.put(f"{galaxy_url}/__sandbox/rows/offer_lines", json=rows).raise_for_status()
+    return len(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--offers", type=int, default=20_000)
+    parser.add_argument("--lines", type=int, default=5)
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--latency-ms", default=None)
+    parser.add_argument("--latency-scale", type=float, default=1.0)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--galaxy-concurrency", type=int, default=4)
+    args = parser.parse_args()
+    latency = (
+        parse_latency(args.latency_ms, args.latency_scale)
+        if args.latency_ms
+        else (
+            DEFAULT_LATENCY_MS[0] * args.latency_scale,
+            DEFAULT_LATENCY_MS[1] * args.latency_scale,
+        )
+    )
+    with (
+        sandbox(args.customers, seed=args.seed, offers=args.offers) as box,
+        workspace("gzsync-bench-quotes-") as workdir,
+    ):
+        lines = exact_lines(box.info["galaxy_url"], args.lines)
+        env = {
+            **box.env(),
+            "ZOHO_CONCURRENCY": str(args.concurrency),
+            "GALAXY_CONCURRENCY": str(args.galaxy_concurrency),
+        }
+        accounts = run_gzsync(env, workdir=workdir, args=["--entities", "accounts"])
+        box.set_latency(latency)
+        zoho0 = box.zoho_stats()
+        run = run_gzsync(
+            env, workdir=workdir, args=["--entities", "quotes"], sample_rss_every_s=0.5
+        )
+        zoho = stats_delta(zoho0, box.zoho_stats())
+        galaxy1 = box.galaxy_stats()
+    report = run.report
+    calls = report.get("zoho_calls_by_endpoint", {})
+    upserts = int(calls.get("upsert", 0))
+    quotes, products = report.get("quotes", {}), report.get("products", {})
+    records = int(quotes.get("inserted", 0)) + int(products.get("inserted", 0))
+    # every upsert carries about records/upserts records; Zoho's limit: 10 in flight
+    per_call = records / upserts if upserts else 0.0
+    limit = upserts * (latency[0] + latency[1] * per_call) / 1000 / 10
+    figures = {
+        "offers": args.offers,
+        "galaxy_concurrency": args.galaxy_concurrency,
+        "lines": lines,
+        "accounts_run_s": round(accounts.wall_s, 1),
+        "wall_s": round(run.wall_s, 1),
+        "zoho_limit_s": round(limit, 1),
+        "ratio": round(run.wall_s / limit, 2) if limit else None,
+        "quotes_inserted": quotes.get("inserted"),
+        "quotes_held": quotes.get("failed", 0) + quotes.get("rejected", 0),
+        "products_inserted": products.get("inserted"),
+        "galaxy_calls": report.get("galaxy_calls"),
+        "zoho_calls": calls,
+        "zoho_credits": report.get("zoho_credits"),
+        "max_rss_mb": round(run.max_rss_mb, 1),
+        "cpu_s": round(run.cpu_s, 1),
+        "latency_ms": list(latency),
+        "exit_code": run.exit_code,
+        "sandbox_zoho": {k: zoho.get(k) for k in ("credits", "peak_concurrency") if k in zoho},
+        "sandbox_galaxy": {k: v for k, v in galaxy1.items() if isinstance(v, int | float)},
+    }
+    table(
+        f"quotes full sync: {args.offers} offers x {args.lines} lines ({machine_line()})",
+        [(k, v) for k, v in figures.items() if not isinstance(v, dict)],
+    )
+    emit("quotes", figures)
+
+
+if __name__ == "__main__":
+    main()
