@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
+import gc
 import io
 import logging
 import ssl
+import weakref
 from collections.abc import Callable, Iterator
 
 import certifi
@@ -220,3 +222,23 @@ def test_client_factory_settings() -> None:
             assert str(client.build_request("GET", "/auth").url) == "https://erp.test/apitest/auth"
 
     asyncio.run(go())
+
+
+def test_a_read_response_is_freed_without_the_cycle_collector() -> None:
+    """A large page must not wait for the cyclic collector (which big byte strings do not
+    trigger): once read, nothing ties the response to its stream any more."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"x" * 1_000_000)
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        response = _send(handler)
+        assert response.content == b"x" * 1_000_000  # the body still reads after the send
+        gone = weakref.ref(response)
+        del response
+        assert gone() is None
+    finally:
+        if was_enabled:
+            gc.enable()
