@@ -53,8 +53,6 @@ DEFAULT_CONTACT_COLUMNS: dict[str, str] = {
 #: Default ZOHO_TAX_NAMES: Greek VAT rates (%) -> the sandbox org's tax names (SPEC §7).
 DEFAULT_TAX_NAMES: dict[str, str] = {"0": "VAT 0%", "6": "VAT 6%", "13": "VAT 13%", "24": "VAT 24%"}
 
-Entity = Literal["accounts", "contacts"]
-
 # Variables that a sync run needs; checked by :meth:`Settings.require_sync`.
 _REQUIRED_FOR_SYNC: tuple[tuple[str, str], ...] = (
     ("base_url", "BASE_URL"),

@@ -56,10 +56,10 @@ class Lookup:
 @dataclass(frozen=True, slots=True)
 class ReadBy:
     """This stream is read by the revisions of stream `parent`: its rows carry the
-    parent's revision in `rev_column` (an affiliate row carries its card holder's)."""
+    parent's revision in the stream's own `rev_column` (an affiliate row carries its card
+    holder's)."""
 
     parent: str
-    rev_column: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +140,7 @@ AFFILIATES = Stream(
     key_field="Trader_ID",
     table=lambda settings: AFFILIATE,
     mapper=lambda settings, rules: partial(map_affiliate, rules=rules),
-    read_by=ReadBy(parent="customers", rev_column="AFFILIATES_REVNUM"),
+    read_by=ReadBy(parent="customers"),
 )
 
 CONTACTS = Stream(

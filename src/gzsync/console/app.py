@@ -453,17 +453,22 @@ async def login(request: Request) -> Response:
     response = RedirectResponse(target, status_code=303)
     value = security.session_value(console.settings)
     assert value is not None
+    _set_cookie(response, request, security.SESSION_COOKIE, value)
+    return response
+
+
+# -- middleware --------------------------------------------------------------------------
+
+
+def _set_cookie(response: Response, request: Request, name: str, value: str) -> None:
+    """The console's cookies: HttpOnly, SameSite=Strict, Secure when served over HTTPS."""
     response.set_cookie(
-        security.SESSION_COOKIE,
+        name,
         value,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
     )
-    return response
-
-
-# -- middleware --------------------------------------------------------------------------
 
 
 async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -494,13 +499,7 @@ async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Resp
     for name, value in security.HEADERS.items():
         response.headers.setdefault(name, value)
     if new_cookie:
-        response.set_cookie(
-            security.CSRF_COOKIE,
-            new_cookie,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-        )
+        _set_cookie(response, request, security.CSRF_COOKIE, new_cookie)
     return response
 
 

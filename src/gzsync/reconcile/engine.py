@@ -68,6 +68,7 @@ from gzsync.state.store import LedgerEntry, StateStore, StreamName
 from gzsync.sync.budget import Budget
 from gzsync.sync.failures import FailureCounter, abort_if_tripped
 from gzsync.sync.options import ENTITIES
+from gzsync.sync.pipeline import register_secrets
 from gzsync.sync.report import EntityCounts
 from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOptions, WriteOutcome
 from gzsync.zoho.client import ZohoClient
@@ -102,7 +103,7 @@ def reconcile(
 
     `budget` replaces the one built from `--max-duration` / MAX_DURATION (tests)."""
     settings.require_sync()
-    _register_secrets(settings)
+    register_secrets(settings)
     with contextlib.ExitStack() as stack:
         if store is None:
             from gzsync.state import open_store
@@ -493,17 +494,6 @@ def _sample(
 async def _async(items: Any) -> AsyncIterator[Outgoing | Held]:
     for item in items:
         yield item
-
-
-def _register_secrets(settings: Settings) -> None:
-    for secret in (
-        settings.auth_password,
-        settings.ss_pid_cookie,
-        settings.zoho_client_secret,
-        settings.zoho_refresh_token,
-    ):
-        if secret is not None:
-            logs.register_secret(secret.get_secret_value())
 
 
 @dataclass(slots=True)

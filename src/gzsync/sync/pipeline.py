@@ -58,7 +58,7 @@ def run_sync(
         settings.require_sync()
     else:
         settings.model_copy(update={"zoho_connection": "given"}).require_sync()
-    _register_secrets(settings)
+    register_secrets(settings)
     with contextlib.ExitStack() as stack:
         if store is None:
             store = stack.enter_context(_opened_store(settings, options))
@@ -292,7 +292,7 @@ async def _close(galaxy: GalaxyClient, zoho: ZohoClient, tokens: TokenSource) ->
             log.debug("error while closing a client", exc_info=True)
 
 
-def _register_secrets(settings: Settings) -> None:
+def register_secrets(settings: Settings) -> None:
     for secret in (
         settings.auth_password,
         settings.ss_pid_cookie,
