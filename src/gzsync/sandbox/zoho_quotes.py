@@ -727,7 +727,8 @@ def inventory_routes() -> list[Route]:
         return endpoint
 
     async def body_data(request: Request, limit: int) -> list[Any] | Response:
-        return await zoho._records_body(request, limit)
+        parsed = await zoho._records_body(request, limit)
+        return parsed if isinstance(parsed, Response) else parsed[1]
 
     async def prepare_upsert(
         request: Request, state: ZohoState, module: str
