@@ -394,28 +394,9 @@ class CrmStore:
                 if target is not None:
                     match_field = field
                     break
-        for name in table.mandatory_fields:
-            missing = not _present(values.get(name))
-            if (target is None and missing) or (name in values and missing):
-                return _error(
-                    "MANDATORY_NOT_FOUND",
-                    "required field not found",
-                    {"api_name": name, "json_path": f"$.data[{i}].{name}"},
-                )
-        for field in table.unique_fields:
-            value = values.get(field)
-            owner = table.find(field, value) if _present(value) else None
-            if owner is not None and owner != target:
-                return _error(
-                    "DUPLICATE_DATA",
-                    "duplicate data",
-                    {
-                        "api_name": field,
-                        "json_path": f"$.data[{i}].{field}",
-                        "duplicate_record": {"id": owner, "module": {"api_name": module}},
-                        "more_records": False,
-                    },
-                )
+        conflict = self._conflict(table, i, values, target, module)
+        if conflict is not None:
+            return conflict
         return self._write(table, values, target, match_field, now)
 
     # -- what a CRM user does through the API (insert, update by id, delete) ---------------
