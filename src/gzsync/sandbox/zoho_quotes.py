@@ -70,7 +70,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gzsync.sandbox.zoho_records import SANDBOX_USER, CrmStore, UpsertOutcome
+from gzsync.sandbox.zoho_records import SANDBOX_USER, CrmStore, UpsertOutcome, upsert_success
 
 if TYPE_CHECKING:
     from gzsync.sandbox.zoho import Prepared, ZohoState
@@ -511,20 +511,7 @@ class ZohoInventory:
             record["Sub_Total"] = record["Grand_Total"] = total
         self._reindex(module, previous, record)
         self.records[module][record["id"]] = record
-        return {
-            "code": "SUCCESS",
-            "duplicate_field": matched,
-            "action": "insert" if previous is None else "update",
-            "details": {
-                "Modified_Time": now,
-                "Modified_By": dict(SANDBOX_USER),
-                "Created_Time": record["Created_Time"],
-                "id": record["id"],
-                "Created_By": dict(SANDBOX_USER),
-            },
-            "message": "record added" if previous is None else "record updated",
-            "status": "success",
-        }
+        return upsert_success(record, previous, matched, now)
 
     def _values(self, module: str, i: int, raw: Mapping[str, Any]) -> Record:
         specs = {f.api_name: f for f in FIELDS[module]}

@@ -567,20 +567,27 @@ class CrmStore:
         record["Modified_Time"] = now
         record["Modified_By"] = dict(SANDBOX_USER)
         table.store(record, previous)
-        return {
-            "code": "SUCCESS",
-            "duplicate_field": match_field,
-            "action": "insert" if previous is None else "update",
-            "details": {
-                "Modified_Time": now,
-                "Modified_By": dict(SANDBOX_USER),
-                "Created_Time": record["Created_Time"],
-                "id": record["id"],
-                "Created_By": dict(SANDBOX_USER),
-            },
-            "message": "record added" if previous is None else "record updated",
-            "status": "success",
-        }
+        return upsert_success(record, previous, match_field, now)
+
+
+def upsert_success(
+    record: Mapping[str, Any], previous: Mapping[str, Any] | None, matched: str | None, now: str
+) -> dict[str, Any]:
+    """Zoho's per-record SUCCESS result for an insert (no previous record) or an update."""
+    return {
+        "code": "SUCCESS",
+        "duplicate_field": matched,
+        "action": "insert" if previous is None else "update",
+        "details": {
+            "Modified_Time": now,
+            "Modified_By": dict(SANDBOX_USER),
+            "Created_Time": record["Created_Time"],
+            "id": record["id"],
+            "Created_By": dict(SANDBOX_USER),
+        },
+        "message": "record added" if previous is None else "record updated",
+        "status": "success",
+    }
 
 
 def _copy(record: Mapping[str, Any]) -> dict[str, Any]:
