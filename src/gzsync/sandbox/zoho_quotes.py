@@ -70,7 +70,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gzsync.sandbox.zoho_records import SANDBOX_USER, CrmStore, UpsertOutcome, upsert_success
+from gzsync.sandbox.zoho_records import CrmStore, UpsertOutcome, stamped, upsert_success
 
 if TYPE_CHECKING:
     from gzsync.sandbox.zoho import Prepared, ZohoState
@@ -493,17 +493,7 @@ class ZohoInventory:
                     values[LINE_ITEMS] = rows
         except _Refused as refused:
             return refused.body
-        if previous is None:
-            record: Record = {
-                "id": self.crm._new_id(),
-                "Created_Time": now,
-                "Created_By": dict(SANDBOX_USER),
-            }
-        else:
-            record = dict(previous)
-        record.update(values)
-        record["Modified_Time"] = now
-        record["Modified_By"] = dict(SANDBOX_USER)
+        record = stamped(previous, values, self.crm._new_id, now)
         if module == "Quotes":
             for row in record[LINE_ITEMS]:
                 row["Parent_Id"] = {"id": record["id"]}

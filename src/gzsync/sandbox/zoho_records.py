@@ -42,7 +42,7 @@ from __future__ import annotations
 import random
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -555,19 +555,31 @@ class CrmStore:
         now: str,
     ) -> dict[str, Any]:
         previous = table.records.get(target) if target is not None else None
-        if previous is None:
-            record: dict[str, Any] = {
-                "id": self._new_id(),
-                "Created_Time": now,
-                "Created_By": dict(SANDBOX_USER),
-            }
-        else:
-            record = dict(previous)
-        record.update(values)
-        record["Modified_Time"] = now
-        record["Modified_By"] = dict(SANDBOX_USER)
+        record = stamped(previous, values, self._new_id, now)
         table.store(record, previous)
         return upsert_success(record, previous, match_field, now)
+
+
+def stamped(
+    previous: Mapping[str, Any] | None,
+    values: Mapping[str, Any],
+    new_id: Callable[[], str],
+    now: str,
+) -> dict[str, Any]:
+    """The record a write leaves: a new one (fresh id, created now) or a copy of the
+    previous, with these values over it and modified now."""
+    if previous is None:
+        record: dict[str, Any] = {
+            "id": new_id(),
+            "Created_Time": now,
+            "Created_By": dict(SANDBOX_USER),
+        }
+    else:
+        record = dict(previous)
+    record.update(values)
+    record["Modified_Time"] = now
+    record["Modified_By"] = dict(SANDBOX_USER)
+    return record
 
 
 def upsert_success(
