@@ -340,23 +340,10 @@ async def _prepare_upsert(request: Request, state: ZohoState) -> Prepared | Resp
     module = request.path_params["module"]
     if module not in MODULES:
         return _invalid_module()
-    try:
-        body = json.loads(await request.body())
-    except ValueError:
-        return _bad("INVALID_DATA", "body is not a valid JSON")
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, list) or not data:
-        return _bad(
-            "MANDATORY_NOT_FOUND",
-            "required field not found",
-            {"api_name": "data", "json_path": "$.data"},
-        )
-    if len(data) > MAX_UPSERT_RECORDS:
-        return _bad(
-            "LIMIT_EXCEEDED",
-            "Record insertion limit has been exceeded.",
-            {"limit": MAX_UPSERT_RECORDS, "api_name": "data", "json_path": "$.data"},
-        )
+    parsed = await _records_body(request, MAX_UPSERT_RECORDS)
+    if isinstance(parsed, Response):
+        return parsed
+    body, data = parsed
     listed = body.get("duplicate_check_fields")
     if listed is not None and not isinstance(listed, list):
         return _bad(
@@ -385,7 +372,10 @@ async def insert(request: Request) -> Response:
     return await _serve_api(request, ["insert"], _prepare_insert)
 
 
-async def _records_body(request: Request, limit: int) -> list[Any] | Response:
+async def _records_body(
+    request: Request, limit: int
+) -> tuple[dict[str, Any], list[Any]] | Response:
+    """The JSON body and its `data` records (1..limit of them), or Zoho's error for it."""
     try:
         body = json.loads(await request.body())
     except ValueError:
@@ -403,16 +393,17 @@ async def _records_body(request: Request, limit: int) -> list[Any] | Response:
             "Record insertion limit has been exceeded.",
             {"limit": limit, "api_name": "data", "json_path": "$.data"},
         )
-    return data
+    return body, data
 
 
 async def _prepare_insert(request: Request, state: ZohoState) -> Prepared | Response:
     module = request.path_params["module"]
     if module not in MODULES:
         return _invalid_module()
-    data = await _records_body(request, MAX_UPSERT_RECORDS)
-    if isinstance(data, Response):
-        return data
+    parsed = await _records_body(request, MAX_UPSERT_RECORDS)
+    if isinstance(parsed, Response):
+        return parsed
+    _, data = parsed
 
     def respond() -> Response:
         outcome = state.crm.insert(module, data)
@@ -430,9 +421,10 @@ async def _prepare_update(request: Request, state: ZohoState) -> Prepared | Resp
     module = request.path_params["module"]
     if module not in MODULES:
         return _invalid_module()
-    data = await _records_body(request, 1)
-    if isinstance(data, Response):
-        return data
+    parsed = await _records_body(request, 1)
+    if isinstance(parsed, Response):
+        return parsed
+    _, data = parsed
     record_id = request.path_params["record_id"]
 
     def respond() -> Response:

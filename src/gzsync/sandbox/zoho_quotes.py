@@ -70,7 +70,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gzsync.sandbox.zoho_records import SANDBOX_USER, CrmStore, UpsertOutcome
+from gzsync.sandbox.zoho_records import CrmStore, UpsertOutcome, stamped, upsert_success
 
 if TYPE_CHECKING:
     from gzsync.sandbox.zoho import Prepared, ZohoState
@@ -493,17 +493,7 @@ class ZohoInventory:
                     values[LINE_ITEMS] = rows
         except _Refused as refused:
             return refused.body
-        if previous is None:
-            record: Record = {
-                "id": self.crm._new_id(),
-                "Created_Time": now,
-                "Created_By": dict(SANDBOX_USER),
-            }
-        else:
-            record = dict(previous)
-        record.update(values)
-        record["Modified_Time"] = now
-        record["Modified_By"] = dict(SANDBOX_USER)
+        record = stamped(previous, values, self.crm._new_id, now)
         if module == "Quotes":
             for row in record[LINE_ITEMS]:
                 row["Parent_Id"] = {"id": record["id"]}
@@ -511,20 +501,7 @@ class ZohoInventory:
             record["Sub_Total"] = record["Grand_Total"] = total
         self._reindex(module, previous, record)
         self.records[module][record["id"]] = record
-        return {
-            "code": "SUCCESS",
-            "duplicate_field": matched,
-            "action": "insert" if previous is None else "update",
-            "details": {
-                "Modified_Time": now,
-                "Modified_By": dict(SANDBOX_USER),
-                "Created_Time": record["Created_Time"],
-                "id": record["id"],
-                "Created_By": dict(SANDBOX_USER),
-            },
-            "message": "record added" if previous is None else "record updated",
-            "status": "success",
-        }
+        return upsert_success(record, previous, matched, now)
 
     def _values(self, module: str, i: int, raw: Mapping[str, Any]) -> Record:
         specs = {f.api_name: f for f in FIELDS[module]}
@@ -727,7 +704,8 @@ def inventory_routes() -> list[Route]:
         return endpoint
 
     async def body_data(request: Request, limit: int) -> list[Any] | Response:
-        return await zoho._records_body(request, limit)
+        parsed = await zoho._records_body(request, limit)
+        return parsed if isinstance(parsed, Response) else parsed[1]
 
     async def prepare_upsert(
         request: Request, state: ZohoState, module: str

@@ -42,7 +42,7 @@ from __future__ import annotations
 import random
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -394,28 +394,9 @@ class CrmStore:
                 if target is not None:
                     match_field = field
                     break
-        for name in table.mandatory_fields:
-            missing = not _present(values.get(name))
-            if (target is None and missing) or (name in values and missing):
-                return _error(
-                    "MANDATORY_NOT_FOUND",
-                    "required field not found",
-                    {"api_name": name, "json_path": f"$.data[{i}].{name}"},
-                )
-        for field in table.unique_fields:
-            value = values.get(field)
-            owner = table.find(field, value) if _present(value) else None
-            if owner is not None and owner != target:
-                return _error(
-                    "DUPLICATE_DATA",
-                    "duplicate data",
-                    {
-                        "api_name": field,
-                        "json_path": f"$.data[{i}].{field}",
-                        "duplicate_record": {"id": owner, "module": {"api_name": module}},
-                        "more_records": False,
-                    },
-                )
+        conflict = self._conflict(table, i, values, target, module)
+        if conflict is not None:
+            return conflict
         return self._write(table, values, target, match_field, now)
 
     # -- what a CRM user does through the API (insert, update by id, delete) ---------------
@@ -574,32 +555,51 @@ class CrmStore:
         now: str,
     ) -> dict[str, Any]:
         previous = table.records.get(target) if target is not None else None
-        if previous is None:
-            record: dict[str, Any] = {
-                "id": self._new_id(),
-                "Created_Time": now,
-                "Created_By": dict(SANDBOX_USER),
-            }
-        else:
-            record = dict(previous)
-        record.update(values)
-        record["Modified_Time"] = now
-        record["Modified_By"] = dict(SANDBOX_USER)
+        record = stamped(previous, values, self._new_id, now)
         table.store(record, previous)
-        return {
-            "code": "SUCCESS",
-            "duplicate_field": match_field,
-            "action": "insert" if previous is None else "update",
-            "details": {
-                "Modified_Time": now,
-                "Modified_By": dict(SANDBOX_USER),
-                "Created_Time": record["Created_Time"],
-                "id": record["id"],
-                "Created_By": dict(SANDBOX_USER),
-            },
-            "message": "record added" if previous is None else "record updated",
-            "status": "success",
+        return upsert_success(record, previous, match_field, now)
+
+
+def stamped(
+    previous: Mapping[str, Any] | None,
+    values: Mapping[str, Any],
+    new_id: Callable[[], str],
+    now: str,
+) -> dict[str, Any]:
+    """The record a write leaves: a new one (fresh id, created now) or a copy of the
+    previous, with these values over it and modified now."""
+    if previous is None:
+        record: dict[str, Any] = {
+            "id": new_id(),
+            "Created_Time": now,
+            "Created_By": dict(SANDBOX_USER),
         }
+    else:
+        record = dict(previous)
+    record.update(values)
+    record["Modified_Time"] = now
+    record["Modified_By"] = dict(SANDBOX_USER)
+    return record
+
+
+def upsert_success(
+    record: Mapping[str, Any], previous: Mapping[str, Any] | None, matched: str | None, now: str
+) -> dict[str, Any]:
+    """Zoho's per-record SUCCESS result for an insert (no previous record) or an update."""
+    return {
+        "code": "SUCCESS",
+        "duplicate_field": matched,
+        "action": "insert" if previous is None else "update",
+        "details": {
+            "Modified_Time": now,
+            "Modified_By": dict(SANDBOX_USER),
+            "Created_Time": record["Created_Time"],
+            "id": record["id"],
+            "Created_By": dict(SANDBOX_USER),
+        },
+        "message": "record added" if previous is None else "record updated",
+        "status": "success",
+    }
 
 
 def _copy(record: Mapping[str, Any]) -> dict[str, Any]:
