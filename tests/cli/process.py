@@ -32,3 +32,15 @@ def gzsync(
         timeout=timeout,
         check=False,
     )
+
+
+def gzsync_popen(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
+    """Start `python -m gzsync ARGS` in the background, in this whole environment, with
+    stdout and stderr piped as text: for commands that serve until stopped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gzsync", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+    )

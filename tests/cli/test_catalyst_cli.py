@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
-from tests.cli.process import gzsync
+from tests.cli.process import gzsync, gzsync_popen
 
 
 def test_sandbox_with_catalyst_serves_a_console_a_run_can_keep_its_state_in(
     tmp_path: Path,
 ) -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gzsync",
-            "sandbox",
-            "--customers",
-            "60",
-            "--catalyst",
-            "--catalyst-latency-ms",
-            "2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
+    proc = gzsync_popen(
+        "sandbox", "--customers", "60", "--catalyst", "--catalyst-latency-ms", "2", cwd=tmp_path
     )
     try:
         assert proc.stdout is not None

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.cli.process import gzsync
+from tests.cli.process import gzsync, gzsync_popen
 from tests.e2e.helpers import Env, make_env
 
 from gzsync.state.sqlite import open_sqlite_store
@@ -156,13 +154,7 @@ def test_demo_runs_with_no_configuration(tmp_path: Path) -> None:
 
 
 def test_sandbox_prints_its_urls_first_and_serves(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gzsync", "sandbox", "--customers", "50"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
+    proc = gzsync_popen("sandbox", "--customers", "50", cwd=tmp_path)
     try:
         assert proc.stdout is not None
         first = json.loads(proc.stdout.readline())

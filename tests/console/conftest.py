@@ -6,16 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import stamina
 from tests.console.helpers import Served, serve
 from tests.e2e.helpers import Env, make_env, sync
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_waits() -> Iterator[None]:
-    stamina.set_testing(True, attempts=6)
-    yield
-    stamina.set_testing(False)
+from tests.retries import no_retry_waits  # noqa: F401  (autouse: no sleeps between retries)
 
 
 @pytest.fixture

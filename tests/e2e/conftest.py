@@ -6,16 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import stamina
 from tests.e2e.helpers import Env, make_env
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_waits() -> Iterator[None]:
-    """Retries still happen (up to 6 attempts), but never sleep: stamina's testing switch."""
-    stamina.set_testing(True, attempts=6)
-    yield
-    stamina.set_testing(False)
+from tests.retries import no_retry_waits  # noqa: F401  (autouse: no sleeps between retries)
 
 
 @pytest.fixture

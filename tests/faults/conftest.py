@@ -22,24 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-import stamina
 from starlette.types import ASGIApp, Receive, Scope, Send
 from tests.e2e.helpers import Env, parity
+from tests.retries import no_retry_waits  # noqa: F401  (autouse: no sleeps between retries)
 
 from gzsync.config import DEFAULT_CONTACT_COLUMNS, Settings
 from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_contact, map_customer
 from gzsync.sandbox.serve import SandboxUrls, ServedApp
 
 LedgerKey = tuple[str, str, str, str]  # (stream, key, kind, reason)
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_waits() -> Iterator[None]:
-    """In-process retries still happen (up to 6 attempts) but never sleep."""
-    stamina.set_testing(True, attempts=6)
-    yield
-    stamina.set_testing(False)
 
 
 class InFlight:

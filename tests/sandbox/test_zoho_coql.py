@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.sandbox.oauth import access_token
 
-from gzsync.sandbox import credentials
 from gzsync.sandbox.coql import (
     Aggregate,
     BoolOp,
@@ -226,15 +226,7 @@ def test_invalid_query(text: str, details: dict[str, Any]) -> None:
 def served() -> Iterator[tuple[httpx.Client, ZohoState]]:
     app = create_zoho_app(seed=5)
     with ServedApp(app) as server, httpx.Client(base_url=server.url, timeout=10.0) as http:
-        token = http.post(
-            "/oauth/v2/token",
-            data={
-                "grant_type": "refresh_token",
-                "client_id": credentials.ZOHO_CLIENT_ID,
-                "client_secret": credentials.ZOHO_CLIENT_SECRET,
-                "refresh_token": credentials.ZOHO_REFRESH_TOKEN,
-            },
-        ).json()["access_token"]
+        token = access_token(http)
         http.headers["Authorization"] = f"Zoho-oauthtoken {token}"
         data = [
             {"Account_Name": f"Acc {i}", "Trader_ID": f"T-{i}", "Rev_Number": 1000000 + i}

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.sandbox.oauth import access_token
 
-from gzsync.sandbox import credentials
 from gzsync.sandbox.serve import ServedApp
 from gzsync.sandbox.zoho import create_zoho_app
 
@@ -17,15 +17,7 @@ from gzsync.sandbox.zoho import create_zoho_app
 class User:
     def __init__(self, url: str) -> None:
         self.http = httpx.Client(base_url=url, timeout=10.0)
-        token = self.http.post(
-            "/oauth/v2/token",
-            data={
-                "grant_type": "refresh_token",
-                "client_id": credentials.ZOHO_CLIENT_ID,
-                "client_secret": credentials.ZOHO_CLIENT_SECRET,
-                "refresh_token": credentials.ZOHO_REFRESH_TOKEN,
-            },
-        ).json()["access_token"]
+        token = access_token(self.http)
         self.auth = {"Authorization": f"Zoho-oauthtoken {token}"}
 
     def insert(self, module: str, *records: dict[str, Any]) -> httpx.Response:

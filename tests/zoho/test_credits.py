@@ -11,15 +11,13 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.kvstore import MemoryStore
+from tests.zoho.sandbox_client import sandbox_tokens
 
 from gzsync.errors import ZohoCreditsExhausted, ZohoRequestError
 from gzsync.http import RetryPolicy
-from gzsync.sandbox import credentials
 from gzsync.sandbox.faults import FaultRule
 from gzsync.sandbox.serve import ServedApp
 from gzsync.sandbox.zoho import ZohoState, create_zoho_app
-from gzsync.zoho.auth import TokenProvider
 from gzsync.zoho.client import ZohoClient, ZohoStats
 from gzsync.zoho.credits import (
     BASE_ALLOWANCE,
@@ -112,14 +110,7 @@ def sandbox() -> Iterator[tuple[str, ZohoState]]:
 
 
 def _upsert(url: str, batches: int) -> tuple[ZohoClient, BaseException | None]:
-    tokens = TokenProvider(
-        accounts_base=url,
-        client_id=credentials.ZOHO_CLIENT_ID,
-        client_secret=credentials.ZOHO_CLIENT_SECRET,
-        refresh_token=credentials.ZOHO_REFRESH_TOKEN,
-        store=MemoryStore(),
-        retry=RetryPolicy.for_tests(),
-    )
+    tokens = sandbox_tokens(url)
     client = ZohoClient(api_base=url, tokens=tokens, retry=RetryPolicy.for_tests())
 
     async def go() -> BaseException | None:

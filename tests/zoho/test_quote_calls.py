@@ -8,16 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.kvstore import MemoryStore
+from tests.zoho.sandbox_client import sandbox_client
 
 from gzsync.config import DEFAULT_TAX_NAMES
-from gzsync.http import RetryPolicy
 from gzsync.mapping.line_items import diff_line_items
 from gzsync.mapping.quotes import MappedLine, TaxTable, line_item, map_line
-from gzsync.sandbox import credentials
 from gzsync.sandbox.serve import ServedApp
 from gzsync.sandbox.zoho import create_zoho_app
-from gzsync.zoho.auth import TokenProvider
 from gzsync.zoho.client import ZohoClient
 from gzsync.zoho.inventory import tax_problems, upsert_key_kind
 
@@ -30,15 +27,7 @@ def sandbox() -> Iterator[tuple[str, Any]]:
 
 
 def _client(url: str) -> ZohoClient:
-    tokens = TokenProvider(
-        accounts_base=url,
-        client_id=credentials.ZOHO_CLIENT_ID,
-        client_secret=credentials.ZOHO_CLIENT_SECRET,
-        refresh_token=credentials.ZOHO_REFRESH_TOKEN,
-        store=MemoryStore(),
-        retry=RetryPolicy.for_tests(),
-    )
-    return ZohoClient(api_base=url, tokens=tokens, retry=RetryPolicy.for_tests(), max_in_flight=2)
+    return sandbox_client(url, max_in_flight=2)
 
 
 def _galaxy_line(code: str, qty: int, price: float = 50.0, rate: int = 24) -> dict[str, Any]:

@@ -10,14 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.kvstore import MemoryStore
+from tests.zoho.sandbox_client import sandbox_client
 
 from gzsync.errors import ZohoRequestError
-from gzsync.http import RetryPolicy
-from gzsync.sandbox import credentials
 from gzsync.sandbox.serve import ServedApp
 from gzsync.sandbox.zoho import ZohoState, create_zoho_app
-from gzsync.zoho.auth import TokenProvider
 from gzsync.zoho.bulk import (
     BulkFileResult,
     BulkWriter,
@@ -40,15 +37,7 @@ def sandbox() -> Iterator[tuple[str, ZohoState]]:
 
 
 def _client(url: str) -> ZohoClient:
-    tokens = TokenProvider(
-        accounts_base=url,
-        client_id=credentials.ZOHO_CLIENT_ID,
-        client_secret=credentials.ZOHO_CLIENT_SECRET,
-        refresh_token=credentials.ZOHO_REFRESH_TOKEN,
-        store=MemoryStore(),
-        retry=RetryPolicy.for_tests(),
-    )
-    return ZohoClient(api_base=url, tokens=tokens, retry=RetryPolicy.for_tests())
+    return sandbox_client(url)
 
 
 def _accounts(n: int, start: int = 0) -> list[dict[str, Any]]:
