@@ -10,6 +10,8 @@ import pytest
 import stamina
 from tests.cli.process import gzsync
 from tests.e2e.helpers import Env, make_env, sync
+from tests.e2e.quotes_helpers import quotes_parity
+from tests.reconcile.quote_drift import make_quote_drift, remove_by_hand
 
 from gzsync.reconcile.classify import CLASSES
 from gzsync.sandbox.drift import CrmUser, make_drift
@@ -31,9 +33,9 @@ def test_reconcile_json_html_and_exit_codes(served: Env, tmp_path: Path) -> None
     clean = gzsync("reconcile", "--json", "--quiet", env=_env(served), cwd=tmp_path)
     assert clean.returncode == 0, clean.stderr
     data = json.loads(clean.stdout)
-    assert set(data["streams"]) == {"accounts", "contacts"}
+    assert set(data["streams"]) == {"accounts", "contacts", "quotes", "products"}
     assert all(data["streams"][s] == dict.fromkeys(CLASSES, 0) for s in data["streams"])
-    assert data["samples"] == {"accounts": {}, "contacts": {}}
+    assert data["samples"] == {"accounts": {}, "contacts": {}, "quotes": {}, "products": {}}
 
     with CrmUser(served.urls.zoho_api_url) as user:
         make_drift(
@@ -65,10 +67,50 @@ def test_reconcile_json_html_and_exit_codes(served: Env, tmp_path: Path) -> None
         assert [counts[c] for c in ("missing", "stale", "drifted", "link_wrong")] == [0, 0, 0, 0]
 
 
-def test_reconcile_unknown_entity_is_a_usage_error(tmp_path: Path) -> None:
-    result = gzsync("reconcile", "--entities", "quotes", env={"STATE_DB": "x"}, cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1
+def test_reconcile_unknown_entity_or_line_mode_is_a_usage_error(tmp_path: Path) -> None:
+    for args in (("--entities", "invoices"), ("--quote-lines", "some")):
+        result = gzsync("reconcile", *args, env={"STATE_DB": "x"}, cwd=tmp_path)
+        assert result.returncode == 2, args
+        assert result.stderr.count("\n") == 1
+
+
+@pytest.fixture
+def served_quotes(tmp_path: Path) -> Iterator[Env]:
+    stamina.set_testing(True, attempts=6)
+    yield from make_env(tmp_path, customers=120, seed=11, offers=40)
+    stamina.set_testing(False)
+
+
+def test_reconcile_quotes_finds_repairs_and_reports(served_quotes: Env, tmp_path: Path) -> None:
+    env = served_quotes
+    sync(env)
+    drift = make_quote_drift(env)
+    page = tmp_path / "quotes.html"
+    args = ("reconcile", "--entities", "quotes")
+    found = gzsync(*args, "--json", "--output", str(page), env=_env(env), cwd=tmp_path)
+    assert found.returncode == 1, found.stderr
+    data = json.loads(found.stdout)
+    assert set(data["streams"]) == {"quotes", "products"}
+    for section in ("quotes", "products"):
+        assert data["streams"][section] == drift.counts(section, CLASSES), section
+    assert data["quote_lines"]["mode"] == "auto"
+    assert data["quote_lines"]["differ"] == 1
+    assert "quote line items (auto)" in found.stderr
+    html = page.read_text(encoding="utf-8")
+    assert "<th>quotes</th>" in html
+    assert "<th>products</th>" in html
+
+    dry = gzsync(*args, "--repair", "--dry-run", "--json", "--quiet", env=_env(env))
+    assert json.loads(dry.stdout)["repaired"]["quotes"]["sent"] == 4
+    repaired = gzsync(*args, "--repair", "--json", "--quiet", env=_env(env))
+    assert repaired.returncode == 1  # the orphan and the hand-made quote stay for a person
+    assert json.loads(repaired.stdout)["repaired"]["quotes"]["confirmed"] == 4
+    remove_by_hand(env, [drift.orphan_id, drift.unkeyed_id])
+    after = gzsync(*args, "--quote-lines", "all", "--json", "--quiet", env=_env(env))
+    assert after.returncode == 0, after.stdout
+    assert json.loads(after.stdout)["quote_lines"]["compared"] == 39  # 40 less the gone offer
+    result = quotes_parity(env)
+    assert result.ok, result.summary()
 
 
 def test_demo_drift_shows_reconcile_finding_and_repairing_every_class(tmp_path: Path) -> None:

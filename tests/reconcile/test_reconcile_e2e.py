@@ -47,8 +47,10 @@ def test_a_synced_org_is_in_parity_and_reconcile_says_so(env: Env) -> None:
     assert report.checked["accounts"] >= 200
     assert report.checked["contacts"] > 0
     assert report.exit_code == 0
-    # COQL pages of 2,000, 3 credits each; one read of each Galaxy view
-    assert report.zoho_calls["coql"] == 2
+    # COQL pages of 2,000, 3 credits each (Accounts, Contacts, and by default Quotes and
+    # Products: none here); one read of each Galaxy view
+    assert report.zoho_calls["coql"] == 4
+    assert report.checked["quotes"] == 0
     assert report.zoho_credits >= 6
     assert report.galaxy_calls >= 3
 
@@ -164,11 +166,14 @@ def test_a_budget_stop_resumes_where_it_stopped(env: Env, tmp_path: Path) -> Non
     sync(env)
     _drift(env)
     ticks = iter(range(0, 10_000, 40))
-    stopped = _reconcile(env, budget=Budget(max_duration_s=100, clock=lambda: next(ticks)))
+    phase1 = ("accounts", "contacts")
+    stopped = _reconcile(
+        env, entities=phase1, budget=Budget(max_duration_s=100, clock=lambda: next(ticks))
+    )
     assert stopped.status == "partial"
     assert stopped.exit_code == 0
     coql_before = env.zoho.calls["coql"]
-    resumed = _reconcile(env)
+    resumed = _reconcile(env, entities=phase1)
     assert resumed.resumed
     assert resumed.status == "complete"
     assert resumed.counts("accounts").counts["missing"] == 1

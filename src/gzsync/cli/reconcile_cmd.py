@@ -15,6 +15,7 @@ from gzsync.errors import GzsyncError
 from gzsync.reconcile import ReconcileOptions, ReconcileReport, reconcile
 from gzsync.reconcile.classify import CLASSES, REPAIRED
 from gzsync.reconcile.html import render_reconcile_html
+from gzsync.reconcile.quotes import LINE_MODES
 from gzsync.reconcile.report import STREAMS
 from gzsync.sandbox.drift import CrmUser, make_drift
 from gzsync.sync.options import parse_entities
@@ -24,9 +25,19 @@ def reconcile_command(
     entities: Annotated[
         str,
         typer.Option(
-            "--entities", help="What to compare: accounts (customers and affiliates), contacts."
+            "--entities",
+            help="What to compare: accounts (customers and affiliates), contacts, quotes "
+            "(Quotes and the Products their lines name).",
         ),
-    ] = "accounts,contacts",
+    ] = "accounts,contacts,quotes",
+    quote_lines: Annotated[
+        str,
+        typer.Option(
+            "--quote-lines",
+            help="Which quotes' line items to compare (one Galaxy call and one Zoho GET per "
+            "quote): auto (those whose header or Grand_Total says they may differ), all, none.",
+        ),
+    ] = "auto",
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (streams, samples, ...).")
     ] = False,
@@ -66,10 +77,12 @@ def reconcile_command(
     settings = settings_or_exit()
     setup_logging(settings.debug, log_format, quiet)
     try:
-        if "quotes" in parse_entities(entities):  # phase 2 has no reconcile yet (issue 14)
-            raise ValueError("reconcile compares accounts and contacts; quotes are not reconciled")
+        mode = quote_lines.strip().lower()
+        if mode not in LINE_MODES:
+            raise ValueError(f"--quote-lines must be one of {', '.join(LINE_MODES)}")
         options = ReconcileOptions(
             entities=parse_entities(entities),
+            quote_lines=mode,
             repair=repair,
             dry_run=dry_run,
             max_duration_s=max_duration,
@@ -101,6 +114,14 @@ def _render(report: ReconcileReport) -> None:
     for cls in CLASSES:
         table.add_row(cls, *(str(data["streams"][s][cls]) for s in streams))
     console.print(table)
+    lines = data.get("quote_lines")
+    if lines:
+        console.print(
+            f"quote line items ({lines['mode']}): {lines['galaxy_reads']} offers' lines read, "
+            f"{lines['compared']} quotes' rows compared, {lines['differ']} differ"
+            + (f", {lines['read_failed']} could not be read" if lines["read_failed"] else ""),
+            highlight=False,
+        )
     for stream, repaired in data["repaired"].items():
         console.print(
             f"{stream}: re-sent {repaired['sent']}, confirmed {repaired['confirmed']}, "
@@ -134,9 +155,10 @@ def run_drift_demo(
             affiliates=galaxy.rows(settings.galaxy_affiliates_view),
             contacts=galaxy.rows(settings.galaxy_contacts_view),
         )
-    found = reconcile(settings, ReconcileOptions())
-    repaired = reconcile(settings, ReconcileOptions(repair=True))
-    after = reconcile(settings, ReconcileOptions())
+    phase1 = STREAMS  # the drift made is phase 1's (accounts, contacts)
+    found = reconcile(settings, ReconcileOptions(entities=phase1))
+    repaired = reconcile(settings, ReconcileOptions(entities=phase1, repair=True))
+    after = reconcile(settings, ReconcileOptions(entities=phase1))
     made = {s: {c: len(getattr(drift, s).get(c, ())) for c in CLASSES} for s in STREAMS}
     exact = all(found.counts(s).counts == made[s] for s in STREAMS)
     converged = all(after.counts(s).counts[c] == 0 for s in STREAMS for c in REPAIRED)

@@ -52,23 +52,35 @@ from gzsync import logs, streams
 from gzsync.clients import galaxy_client, token_source, zoho_client
 from gzsync.config import Settings
 from gzsync.errors import LockHeldError, ServiceError, StateError
-from gzsync.reconcile.classify import REPAIRED, Expected, Verdict, ZohoRecord, classify
-from gzsync.reconcile.index import ReconcileIndex
+from gzsync.mapping.quotes import TaxTable
+from gzsync.reconcile.classify import REPAIRED, Verdict, ZohoRecord, classify
+from gzsync.reconcile.index import ReconcileIndex, pairs
+from gzsync.reconcile.quotes import (
+    LineMode,
+    LineStats,
+    QuoteClassifier,
+    products_to_resend,
+    quotes_to_resend,
+)
 from gzsync.reconcile.read import (
     ACCOUNTS,
     CONTACTS,
+    PRODUCTS,
+    QUOTES,
     STATUS_FIELD,
     ModuleSpec,
     read_galaxy_accounts,
     read_galaxy_contacts,
+    read_galaxy_offers,
     read_zoho_page,
 )
-from gzsync.reconcile.report import MERGE_LIST_LIMIT, STREAMS, ReconcileReport
+from gzsync.reconcile.report import MERGE_LIST_LIMIT, ReconcileReport
 from gzsync.state.store import LedgerEntry, StateStore, StreamName
 from gzsync.sync.budget import Budget
 from gzsync.sync.failures import FailureCounter, abort_if_tripped
 from gzsync.sync.options import ENTITIES
 from gzsync.sync.pipeline import register_secrets
+from gzsync.sync.quotes import QuoteWriter
 from gzsync.sync.report import EntityCounts
 from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOptions, WriteOutcome
 from gzsync.zoho.client import ZohoClient
@@ -84,11 +96,13 @@ _INDEX_NAME = "index.db"
 class ReconcileOptions:
     """What one reconcile is asked to do (the command-line flags)."""
 
-    #: the groups reconcile compares (accounts, contacts; quotes are not reconciled)
-    entities: tuple[str, ...] = tuple(e for e in ENTITIES if e in STREAMS)
+    #: the groups reconcile compares: every group a run syncs (accounts, contacts, quotes)
+    entities: tuple[str, ...] = ENTITIES
     repair: bool = False
     dry_run: bool = False  # with repair: count what would be re-sent, send nothing
     max_duration_s: float | None = None
+    #: which quotes' line items are compared (`--quote-lines`, gzsync.reconcile.quotes)
+    quote_lines: LineMode = "auto"
 
 
 def reconcile(
@@ -144,7 +158,7 @@ async def _reconcile(
         try:
             if await job.read(galaxy):
                 job.classify()
-                if options.repair:
+                if await job.classify_quotes(galaxy) and options.repair:
                     await job.repair()
         except (ServiceError, StateError) as exc:
             report.status = "aborted"
@@ -180,6 +194,7 @@ def _open_index(
     path = workdir / _INDEX_NAME
     identity = json.dumps(
         {"entities": list(options.entities), "orphan_action": settings.orphan_action}
+        | ({"quote_lines": options.quote_lines} if "quotes" in options.entities else {})
     )
     if path.exists():
         index = ReconcileIndex(path)
@@ -229,6 +244,7 @@ class _Job:
         self.report = report
         self.contacts = "contacts" in options.entities
         self.accounts = "accounts" in options.entities
+        self.quotes = "quotes" in options.entities
         self.tag = settings.orphan_action == "tag"
         self.failures = FailureCounter()
 
@@ -247,15 +263,22 @@ class _Job:
             if self._stop():
                 return False
             index.clear_galaxy()
-            await read_galaxy_accounts(
-                galaxy, index, settings.galaxy_customers_view, settings.galaxy_affiliates_view
-            )
+            if self.accounts or self.contacts:
+                await read_galaxy_accounts(
+                    galaxy, index, settings.galaxy_customers_view, settings.galaxy_affiliates_view
+                )
+            if self.quotes:
+                await read_galaxy_offers(
+                    galaxy, index, settings.galaxy_offers_view, settings.galaxy_offers_entity
+                )
             if self.contacts:
                 await read_galaxy_contacts(
                     galaxy, index, settings.galaxy_contacts_view, settings.galaxy_contact_columns
                 )
             index.put("galaxy", "done")
-        for spec in (ACCOUNTS, *([CONTACTS] if self.contacts else [])):
+        specs = [ACCOUNTS, *([CONTACTS] if self.contacts else [])]
+        specs += [QUOTES, PRODUCTS] if self.quotes else []
+        for spec in specs:
             if index.get(f"zoho_done:{spec.module}") == "1":
                 continue
             last = index.get(f"zoho_last:{spec.module}")
@@ -263,7 +286,9 @@ class _Job:
             while not finished:
                 if self._stop():
                     return False
-                last, finished = await read_zoho_page(self.zoho, index, spec, last, status=self.tag)
+                last, finished = await read_zoho_page(
+                    self.zoho, index, spec, last, status=self.tag and spec in (ACCOUNTS, CONTACTS)
+                )
                 if last is not None:
                     index.put(f"zoho_last:{spec.module}", last)
             index.put(f"zoho_done:{spec.module}", "1")
@@ -277,11 +302,38 @@ class _Job:
         if self.contacts:
             self._classify(CONTACTS, "contacts")
 
+    async def classify_quotes(self, galaxy: Any) -> bool:
+        """Quotes and the products their lines name (gzsync.reconcile.quotes); False when
+        the time budget stopped the reconcile before it."""
+        if not self.quotes:
+            return True
+        if self._stop():
+            return False
+        settings = self.settings
+        classifier = QuoteClassifier(
+            self.index,
+            galaxy,
+            self.zoho,
+            TaxTable(settings.zoho_tax_names),
+            settings.galaxy_offer_lines_view,
+            settings.galaxy_concurrency,
+            self.options.quote_lines,
+            self.report.counts("quotes"),
+            self.report.counts("products"),
+            LineStats(),
+        )
+        await classifier.run()
+        self.report.checked.update(classifier.checked)
+        self.report.quote_lines = classifier.stats.to_json()
+        room = MERGE_LIST_LIMIT - len(self.report.merge_candidates)
+        self.report.merge_candidates.extend(classifier.merge_candidates[: max(room, 0)])
+        return True
+
     def _classify(self, spec: ModuleSpec, stream: str) -> None:
         counts = self.report.counts(stream)
         verdicts: list[tuple[str, str, str, str | None]] = []
         checked = 0
-        for key, kind, expected, records, known in _pairs(self.index, spec.module):
+        for key, kind, expected, records, known in pairs(self.index, spec.module):
             verdict = classify(
                 expected,
                 records,
@@ -318,6 +370,22 @@ class _Job:
                 return
             await self._tag_orphans(CONTACTS, "contacts")
             self.index.put("repaired:contacts", "1")
+        if self.quotes and self.index.get("repaired:quotes") != "1":
+            if not await self._repair_quotes():
+                return
+            self.index.put("repaired:quotes", "1")
+
+    async def _repair_quotes(self) -> bool:
+        """Products first (the quotes' rows name them), then the quotes through the
+        sync's QuoteWriter; orphan quotes are only reported (no Galaxy_Status on Quotes)."""
+        written = await self._write(
+            "products", PRODUCTS, products_to_resend(self.index), collect_ids=True
+        )
+        if written is None:
+            return False
+        known: dict[str, str] = {}
+        items = quotes_to_resend(self.index, written.ids, known)
+        return await self._write("quotes", QUOTES, items, known=known) is not None
 
     async def _repair_accounts(self) -> bool:
         index = self.index
@@ -389,11 +457,14 @@ class _Job:
         items: Iterator[Outgoing | Held] | Any,
         *,
         collect_ids: bool = False,
+        known: dict[str, str] | None = None,
     ) -> WriteOutcome | None:
-        """Re-send `items` through the sync's writer; None when the budget stopped it."""
-        repairs = self.report.repairs("contacts" if stream == "contacts" else "accounts")
+        """Re-send `items` through the sync's writer (QuoteWriter for quotes: `known` are
+        the quotes Zoho holds); None when the budget stopped it."""
+        section = "accounts" if stream in ("customers", "affiliates") else stream
+        repairs = self.report.repairs(section)
         if self.options.dry_run:
-            repairs["sent"] += sum(1 for _ in items)
+            repairs["sent"] += sum(1 for i in items if isinstance(i, Outgoing))
             return WriteOutcome()
         declared = streams.stream(stream)
         assert (declared.module, declared.key_field) == (spec.module, spec.key_field)
@@ -401,12 +472,17 @@ class _Job:
             self.zoho, self.store, self.failures, self.settings.zoho_concurrency, EntityCounts()
         )
         counts = run.tally
-        writer = BatchWriter(
-            declared,
-            run,
-            WriteOptions(moves_watermark=False, budget=self.budget, collect_ids=collect_ids),
+        write_options = WriteOptions(
+            moves_watermark=False, budget=self.budget, collect_ids=collect_ids
         )
-        outcome = await writer.write(_async(items))
+        writer: BatchWriter
+        if known is not None:
+            quote_writer = QuoteWriter(declared, run, write_options)
+            writer = quote_writer
+            outcome = await writer.write(_known_then(items, known, quote_writer.known))
+        else:
+            writer = BatchWriter(declared, run, write_options)
+            outcome = await writer.write(_async(items))
         confirmed = counts.inserted + counts.updated
         ledgered = counts.failed + counts.rejected
         repairs["sent"] += confirmed + ledgered
@@ -443,41 +519,6 @@ class _Job:
                     log.warning("could not tag orphan %s %s: %s", spec.module, key, result.code)
 
 
-def _pairs(
-    index: ReconcileIndex, module: str
-) -> Iterator[tuple[str, str | None, Expected | None, list[ZohoRecord], bool]]:
-    """(key, kind, expected, Zoho records, known to Galaxy) for every key of either side,
-    in key order: a merge join of two sorted cursors."""
-    expected_rows = iter(index.expected_side(module))
-    zoho_rows = iter(index.zoho_side(module))
-    e = next(expected_rows, None)
-    z = next(zoho_rows, None)
-    while e is not None or z is not None:
-        key = min(r[0] for r in (e, z) if r is not None)
-        expected: Expected | None = None
-        kind: str | None = None
-        if e is not None and e[0] == key:
-            _key, kind, rev, payload, link, link_ids = e
-            expected = Expected(
-                key,
-                int(rev),
-                json.loads(payload),
-                link,
-                frozenset(link_ids.split(",")) if link_ids else frozenset(),
-            )
-            e = next(expected_rows, None)
-        records: list[ZohoRecord] = []
-        known = False
-        while z is not None and z[0] == key:
-            _key, rid, rev, fields, link, _status, in_known = z
-            records.append(
-                ZohoRecord(str(rid), None if rev is None else int(rev), json.loads(fields), link)
-            )
-            known = bool(in_known)
-            z = next(zoho_rows, None)
-        yield key, kind, expected, records, known
-
-
 def _sample(
     key: str, kind: str | None, verdict: Verdict, records: list[ZohoRecord]
 ) -> dict[str, Any]:
@@ -493,6 +534,16 @@ def _sample(
 
 async def _async(items: Any) -> AsyncIterator[Outgoing | Held]:
     for item in items:
+        yield item
+
+
+async def _known_then(
+    items: Iterator[Outgoing | Held], found: dict[str, str], known: dict[str, str]
+) -> AsyncIterator[Outgoing | Held]:
+    """`items`, telling the QuoteWriter each quote Zoho holds before it is sent."""
+    for item in items:
+        if isinstance(item, Outgoing) and item.key in found:
+            known[item.key] = found.pop(item.key)
         yield item
 
 

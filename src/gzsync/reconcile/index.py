@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gzsync.mapping.records import Mapped, Rejected
+from gzsync.reconcile.classify import Expected, ZohoRecord
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS expected (
@@ -47,7 +48,17 @@ CREATE TABLE IF NOT EXISTS verdicts (
     PRIMARY KEY (module, key)
 );
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS account_tins (
+    tin TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (tin, id)
+);
+CREATE TABLE IF NOT EXISTS offers (key TEXT PRIMARY KEY, galaxy_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS quote_lines (key TEXT PRIMARY KEY, lines TEXT NOT NULL);
 """
+
+#: The Accounts field a quote without TRDRID is linked by (its customer's TIN).
+TIN_FIELD = "Account_AFM"
+#: How a quote's link names an Account by TIN rather than by Trader_ID.
+TIN_LINK = "tin:"
 
 _PUT_EXPECTED = """
 INSERT INTO expected (module, key, kind, rev, payload, link, card) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -113,6 +124,52 @@ class ReconcileIndex:
         if len(self._expected) + len(self._known) >= _FLUSH_EVERY:
             self.flush()
 
+    def add_expected(
+        self, module: str, key: str, kind: str, rev: int, payload: Any, link: str | None
+    ) -> None:
+        """One record Zoho should hold (quotes, products: not a mapping `Table`'s)."""
+        self._known.append((module, key))
+        self._expected.append((module, key, kind, rev, _dump(payload), link, 0))
+        if len(self._expected) + len(self._known) >= _FLUSH_EVERY:
+            self.flush()
+
+    def add_known(self, module: str, key: str) -> None:
+        """A key Galaxy has that Zoho is not to hold (rejected): never an orphan."""
+        self._known.append((module, key))
+
+    def put_offers(self, rows: list[tuple[str, str]]) -> None:
+        """(offer key, the offer ID as Galaxy spells it: the lines view's filter)."""
+        self._db.execute("BEGIN")
+        self._db.executemany("INSERT OR REPLACE INTO offers VALUES (?, ?)", rows)
+        self._db.execute("COMMIT")
+
+    def galaxy_ids(self, keys: Iterable[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for key in keys:
+            row = self._db.execute("SELECT galaxy_id FROM offers WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                found[key] = str(row[0])
+        return found
+
+    def put_quote_lines(self, rows: list[tuple[str, Any]]) -> None:
+        """An offer's mapped lines, kept for --repair (its quote is to be re-sent)."""
+        self._db.execute("BEGIN")
+        self._db.executemany(
+            "INSERT OR REPLACE INTO quote_lines VALUES (?, ?)", [(k, _dump(v)) for k, v in rows]
+        )
+        self._db.execute("COMMIT")
+
+    def quote_lines(self, key: str) -> Any:
+        row = self._db.execute("SELECT lines FROM quote_lines WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def clear_lines(self) -> None:
+        """Forget what a classification learnt from offer lines (it is done again whole)."""
+        self.flush()
+        self._db.executescript(
+            "DELETE FROM quote_lines; DELETE FROM expected WHERE module = 'Products';"
+        )
+
     def add_affiliate_row(self, item: Mapped | Rejected) -> None:
         """An affiliate row: its key is known; a mapped one may be linked later."""
         if not item.key.startswith("?"):
@@ -140,7 +197,8 @@ class ReconcileIndex:
         """Forget a Galaxy read that did not finish (it is read whole again)."""
         self.flush()
         self._db.executescript(
-            "DELETE FROM expected; DELETE FROM known; DELETE FROM affiliate_rows;"
+            "DELETE FROM expected; DELETE FROM known; DELETE FROM affiliate_rows; "
+            "DELETE FROM offers;"
         )
 
     def customers_by_rev(self, page: int = 1000) -> Iterator[Mapped]:
@@ -196,10 +254,17 @@ class ReconcileIndex:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(module, i, k, r, _dump(f), link, s) for i, k, r, f, link, s in rows],
         )
+        if module == "Accounts":  # quotes without TRDRID find their Account by TIN
+            self._db.executemany(
+                "INSERT OR IGNORE INTO account_tins VALUES (?, ?)",
+                [(str(f[TIN_FIELD]), i) for i, _k, _r, f, _l, _s in rows if f.get(TIN_FIELD)],
+            )
         self._db.execute("COMMIT")
 
     def clear_zoho(self, module: str) -> None:
         self._db.execute("DELETE FROM zoho WHERE module = ?", (module,))
+        if module == "Accounts":
+            self._db.execute("DELETE FROM account_tins")
 
     def unkeyed(self, module: str) -> Iterator[str]:
         cur = self._db.execute(
@@ -216,14 +281,26 @@ class ReconcileIndex:
 
     # -- the two sides side by side --------------------------------------------------------
     def expected_side(self, module: str) -> Iterator[tuple[Any, ...]]:
-        """(key, kind, rev, payload, link_key, link_ids) by key; link ids from Accounts."""
+        """(key, kind, rev, payload, link_key, link_ids) by key; link ids from Accounts
+        (by `Trader_ID`, or by TIN for a link spelled ``tin:<digits>``)."""
         self.flush()
         return self._db.execute(
-            "SELECT e.key, e.kind, e.rev, e.payload, e.link, "
-            "(SELECT group_concat(z.id) FROM zoho z WHERE z.module = 'Accounts' "
-            "AND z.key = e.link) FROM expected e WHERE e.module = ? ORDER BY e.key",
+            "SELECT e.key, e.kind, e.rev, e.payload, e.link, CASE WHEN e.link LIKE 'tin:%' "
+            "THEN (SELECT group_concat(t.id) FROM account_tins t WHERE t.tin = substr(e.link, 5)) "
+            "ELSE (SELECT group_concat(z.id) FROM zoho z WHERE z.module = 'Accounts' "
+            "AND z.key = e.link) END FROM expected e WHERE e.module = ? ORDER BY e.key",
             (module,),
         )
+
+    def link_ids(self, link: str) -> list[str]:
+        """The Zoho Account ids a link key names (a `Trader_ID`, or ``tin:<digits>``)."""
+        if link.startswith(TIN_LINK):
+            rows = self._db.execute(
+                "SELECT id FROM account_tins WHERE tin = ? ORDER BY length(id), id",
+                (link[len(TIN_LINK) :],),
+            ).fetchall()
+            return [str(i) for (i,) in rows]
+        return self.zoho_ids("Accounts", link)
 
     def zoho_side(self, module: str) -> Iterator[tuple[Any, ...]]:
         """(key, id, rev, fields, link, status, known) of keyed records, by key then id."""
@@ -278,6 +355,41 @@ class ReconcileIndex:
         self.flush()
         self._verdicts.close()
         self._db.close()
+
+
+def pairs(
+    index: ReconcileIndex, module: str
+) -> Iterator[tuple[str, str | None, Expected | None, list[ZohoRecord], bool]]:
+    """(key, kind, expected, Zoho records, known to Galaxy) for every key of either side,
+    in key order: a merge join of two sorted cursors."""
+    expected_rows = iter(index.expected_side(module))
+    zoho_rows = iter(index.zoho_side(module))
+    e = next(expected_rows, None)
+    z = next(zoho_rows, None)
+    while e is not None or z is not None:
+        key = min(r[0] for r in (e, z) if r is not None)
+        expected: Expected | None = None
+        kind: str | None = None
+        if e is not None and e[0] == key:
+            _key, kind, rev, payload, link, link_ids = e
+            expected = Expected(
+                key,
+                int(rev),
+                json.loads(payload),
+                link,
+                frozenset(link_ids.split(",")) if link_ids else frozenset(),
+            )
+            e = next(expected_rows, None)
+        records: list[ZohoRecord] = []
+        known = False
+        while z is not None and z[0] == key:
+            _key, rid, rev, fields, link, _status, in_known = z
+            records.append(
+                ZohoRecord(str(rid), None if rev is None else int(rev), json.loads(fields), link)
+            )
+            known = bool(in_known)
+            z = next(zoho_rows, None)
+        yield key, kind, expected, records, known
 
 
 def _dump(value: Any) -> str:

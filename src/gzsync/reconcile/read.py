@@ -22,16 +22,19 @@ of the smallest paid edition's daily allowance. Revisit if that reference grows.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
 from gzsync.galaxy.client import GalaxyClient
+from gzsync.galaxy.offers import read_offers
 from gzsync.mapping import normalize
 from gzsync.mapping.normalize import InvalidValue
-from gzsync.mapping.records import Mapped, map_affiliate, map_contact, map_customer
+from gzsync.mapping.quote_tables import OFFER_FIELDS
+from gzsync.mapping.quotes import map_offer
+from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_contact, map_customer
 from gzsync.mapping.tables import AFFILIATE, CONTACT, CUSTOMER, Table
-from gzsync.reconcile.index import ReconcileIndex
+from gzsync.reconcile.index import TIN_LINK, ReconcileIndex
 from gzsync.sync.linking import link_affiliates
 from gzsync.zoho import coql
 from gzsync.zoho.client import ZohoClient
@@ -49,20 +52,60 @@ STATUS_FIELD = "Galaxy_Status"
 class ModuleSpec:
     """What a reconcile reads of one Zoho module and how it names things."""
 
-    def __init__(self, module: str, key_field: str, link_field: str, tables: Sequence[Table]):
+    def __init__(
+        self,
+        module: str,
+        key_field: str,
+        link_field: str | None,
+        tables: Sequence[Table] = (),
+        *,
+        fields: Sequence[str] = (),
+        key_of: Callable[[Any], str | None] | None = None,
+    ):
         self.module = module
         self.key_field = key_field
         self.link_field = link_field
-        names: dict[str, None] = {}
+        names: dict[str, None] = dict.fromkeys(fields)
         for table in tables:
             for rule in table.rules:
                 names[rule.zoho_field] = None
         #: the synced fields compared (key and revision included: they are read too)
         self.fields = tuple(names)
+        #: a Zoho key spelled as the mapping spells Galaxy's (None: trimmed, upper-cased)
+        self.key_of = key_of
 
 
 ACCOUNTS = ModuleSpec("Accounts", "Trader_ID", "Affiliate_To", (CUSTOMER, AFFILIATE))
 CONTACTS = ModuleSpec("Contacts", "Galaxy_Contact_ID", "Account_Name", (CONTACT,))
+
+
+def _code(value: Any) -> str | None:
+    """A `Product_Code` as the mapping spells an item code: trimmed, case kept."""
+    if not isinstance(value, str):
+        return None
+    return value.strip() or None
+
+
+#: Quote headers: the mapped fields, and Zoho's computed `Grand_Total` (the hint that a
+#: quote's line items may differ, see :mod:`gzsync.reconcile.quotes`). `Quoted_Items` is a
+#: subform: COQL cannot select it (reference zoho-quotes.md §5: line items come only with
+#: a single-record GET; the sandbox refuses the column).
+QUOTES = ModuleSpec(
+    "Quotes",
+    "ERP_ID_Offer",
+    "Account_Name",
+    fields=(
+        "ERP_ID_Offer",
+        "Rev_Number",
+        "ERP_Offer_Number",
+        "Subject",
+        *OFFER_FIELDS,
+        "Grand_Total",
+    ),
+)
+PRODUCTS = ModuleSpec(
+    "Products", "Product_Code", None, fields=("Product_Code", "Product_Name"), key_of=_code
+)
 
 
 async def read_galaxy_accounts(
@@ -108,7 +151,8 @@ async def read_galaxy_contacts(
 
 def page_query(spec: ModuleSpec, last_id: str | None, *, status: bool) -> str:
     """One COQL page of `spec`'s module after `last_id` (the first page when None)."""
-    columns = [*spec.fields, spec.link_field, *([STATUS_FIELD] if status else [])]
+    link = [spec.link_field] if spec.link_field else []
+    columns = [*spec.fields, *link, *([STATUS_FIELD] if status else [])]
     select = ", ".join(coql.name(c) for c in columns)
     where = "id is not null" if last_id is None else f"id > {coql.quote(_id_literal(last_id))}"
     return (
@@ -134,7 +178,7 @@ async def read_zoho_page(
 
 def _record(spec: ModuleSpec, row: Mapping[str, Any]) -> tuple[Any, ...]:
     """(id, key, rev, fields, link, status) of one COQL row; the key as the mapping spells it."""
-    key = _key(row.get(spec.key_field))
+    key = (spec.key_of or _key)(row.get(spec.key_field))
     fields = {f: row.get(f) for f in spec.fields if f not in (spec.key_field, "Rev_Number")}
     status = row.get(STATUS_FIELD)
     return (
@@ -142,7 +186,7 @@ def _record(spec: ModuleSpec, row: Mapping[str, Any]) -> tuple[Any, ...]:
         key,
         _as_rev(row.get("Rev_Number")),
         fields,
-        _lookup_id(row.get(spec.link_field)),
+        _lookup_id(row.get(spec.link_field)) if spec.link_field else None,
         status if isinstance(status, str) else None,
     )
 
@@ -173,3 +217,34 @@ def _lookup_id(value: Any) -> str | None:
     if value is None or value == "":
         return None
     return str(value)
+
+
+async def read_galaxy_offers(
+    galaxy: GalaxyClient, index: ReconcileIndex, view: str, entity: str
+) -> int:
+    """Every offer header (the offers view, unfiltered: one call); their lines are read
+    later, only for the offers that need them (:mod:`gzsync.reconcile.quotes`).
+
+    An offer is expected as a Quote linked to its customer's Account (``TRDRID``, else
+    ``tin:<digits>``); one our mapping rejects, or without any customer key, is only known.
+    Returns the offers read."""
+    offers: list[tuple[str, str]] = []
+
+    def keep(row: Mapping[str, Any]) -> None:
+        item = map_offer(row)
+        if isinstance(item, Rejected):
+            if not item.key.startswith("?"):
+                index.add_known("Quotes", item.key)
+            return
+        offers.append((item.key, item.galaxy_id))
+        tin = f"{TIN_LINK}{item.account_tin}" if item.account_tin else None
+        link = item.account_trdrid or tin
+        if link is None:
+            index.add_known("Quotes", item.key)  # missing_customer: the ledger's business
+            return
+        index.add_expected("Quotes", item.key, "quote", item.rev, item.payload, link)
+
+    await read_offers(galaxy, keep, view=view, entity=entity)
+    index.flush()
+    index.put_offers(offers)
+    return len(offers)

@@ -16,7 +16,11 @@ from gzsync.reconcile.classify import CLASSES, REPAIRED, ClassCounts
 #: time budget, the next reconcile carries on · aborted: a service or the store failed.
 ReconcileStatus = Literal["complete", "partial", "aborted"]
 
+#: The sections of phase 1's drift demo (`gzsync demo --drift`).
 STREAMS = ("accounts", "contacts")
+#: Sections whose orphans `ORPHAN_ACTION=tag` does not tag (their modules have no
+#: `Galaxy_Status`; products have no orphans): with --repair they are left for a person.
+UNTAGGED = frozenset({"quotes", "products"})
 #: How many merge candidates the report lists in full.
 MERGE_LIST_LIMIT = 1000
 
@@ -40,6 +44,8 @@ class ReconcileReport:
     zoho_credits: int = 0
     galaxy_calls: int = 0
     duration_s: float = 0.0
+    #: with quotes: what comparing line items cost and found (gzsync.reconcile.quotes)
+    quote_lines: dict[str, Any] | None = None
 
     def counts(self, stream: str) -> ClassCounts:
         return self.streams.setdefault(stream, ClassCounts())
@@ -66,16 +72,16 @@ class ReconcileReport:
         if not self.repair or self.dry_run:
             return 1 if self.differences() else 0
         left = sum(r["ledgered"] for r in self.repaired.values())
-        for counts in self.streams.values():
+        for stream, counts in self.streams.items():
             left += counts.counts["duplicate"]
-            if self.orphan_action != "tag":
+            if self.orphan_action != "tag" or stream in UNTAGGED:
                 left += counts.counts["orphan"]
         return 1 if left else 0
 
     def to_json(self) -> dict[str, Any]:
         streams = {s: dict(self.counts(s).counts) for s in self.streams}
         samples = {s: {c: list(v) for c, v in self.counts(s).samples.items()} for s in self.streams}
-        return {
+        data = {
             "status": self.status,
             "message": self.message,
             "repair": self.repair,
@@ -95,3 +101,6 @@ class ReconcileReport:
             "galaxy_calls": self.galaxy_calls,
             "duration_s": round(self.duration_s, 3),
         }
+        if self.quote_lines is not None:
+            data["quote_lines"] = dict(self.quote_lines)
+        return data
