@@ -22,3 +22,20 @@ def test_page_escapes_keys_and_lists_merges() -> None:
     assert "x &amp; y" in page
     assert "Duplicates to merge in the CRM" in page
     assert 'href="http' not in page
+
+
+def test_page_shows_what_comparing_quote_lines_cost() -> None:
+    report = ReconcileReport()
+    report.counts("quotes").add("drifted", {"key": "Q1", "fields": ["Quoted_Items"]})
+    report.quote_lines = {
+        "mode": "auto",
+        "galaxy_reads": 7,
+        "read_failed": 0,
+        "compared": 5,
+        "differ": 1,
+    }
+    page = render_reconcile_html(report.to_json())
+    assert "Quote line items (auto)" in page
+    assert '<td class="n">7</td>' in page
+    assert "Quoted_Items" in page
+    assert "Quote line items" not in render_reconcile_html(ReconcileReport().to_json())

@@ -23,6 +23,7 @@ from tests.reconcile.quote_drift import QuoteDrift, make_quote_drift, quote_of, 
 from gzsync.reconcile import ReconcileOptions, ReconcileReport, reconcile
 from gzsync.reconcile.classify import CLASSES, REPAIRED
 from gzsync.sandbox.drift import CrmUser
+from gzsync.sync.budget import Budget
 
 
 @pytest.fixture
@@ -202,3 +203,19 @@ def test_drift_fixture_is_distinct(qenv: Env) -> None:
     drift: QuoteDrift = make_quote_drift(qenv)
     keys = [k for held in drift.quotes.values() for k in held]
     assert len(keys) == len(set(keys)) == 5
+
+
+def test_a_budget_stop_in_the_quotes_resumes_and_finds_the_same(qenv: Env) -> None:
+    _synced(qenv)
+    drift = make_quote_drift(qenv)
+    ticks = iter(range(0, 10_000, 40))
+    budget = Budget(max_duration_s=100, clock=lambda: next(ticks))
+    stopped = reconcile(qenv.settings, ReconcileOptions(entities=("quotes",)), budget=budget)
+    assert stopped.status == "partial"
+    assert "quotes" not in stopped.checked  # stopped before the quotes were classified
+    coql_before = qenv.zoho.calls["coql"]
+    resumed = _reconcile(qenv)
+    assert resumed.resumed
+    assert resumed.status == "complete"
+    assert resumed.counts("quotes").counts == drift.counts("quotes", CLASSES)
+    assert qenv.zoho.calls["coql"] - coql_before < 3  # only the pages left to read

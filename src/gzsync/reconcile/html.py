@@ -37,7 +37,8 @@ def render_reconcile_html(data: dict[str, Any]) -> str:
     ]
     if data.get("message"):
         parts.append(f'<p class="message">{_e(data["message"])}</p>')
-    parts += [_classes(data), _repairs(data), _samples(data), _merges(data), _usage(data)]
+    parts += [_classes(data), _lines(data), _repairs(data), _samples(data), _merges(data)]
+    parts.append(_usage(data))
     parts.append(
         f"<footer>Written by gzsync on "
         f"{_e(time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime()))}.</footer></body></html>"
@@ -59,6 +60,20 @@ def _classes(data: dict[str, Any]) -> str:
         "<h2>Keys by class</h2>"
         f'<table><tr><th>stream</th><th class="n">keys</th>{head}</tr>{"".join(rows)}</table>'
     )
+
+
+def _lines(data: dict[str, Any]) -> str:
+    lines = data.get("quote_lines")
+    if not lines:
+        return ""
+    rows = [
+        ("offers whose lines were read (one Galaxy call each)", lines.get("galaxy_reads")),
+        ("quotes whose rows were compared (one Zoho GET each)", lines.get("compared")),
+        ("quotes whose rows differ", lines.get("differ")),
+        ("offers whose lines could not be read", lines.get("read_failed")),
+    ]
+    body = "".join(f'<tr><th>{_e(n)}</th><td class="n">{_e(v)}</td></tr>' for n, v in rows)
+    return f"<h2>Quote line items ({_e(lines.get('mode'))})</h2><table>{body}</table>"
 
 
 def _repairs(data: dict[str, Any]) -> str:
