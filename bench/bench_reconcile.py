@@ -8,6 +8,21 @@ Zoho; a CRM user then deletes `--delete` Accounts through Zoho's API; then three
 processes run, each measured with `wait4` (peak RSS is the kernel's `ru_maxrss`):
 `reconcile` (finds them missing), `reconcile --repair`, `reconcile` (finds 0).
 Target (issue 16): under 200 MB at 1,000,000 accounts. Not a test: it prints, never fails.
+
+Quotes (`--offers N`, issue 14's reconcile):
+
+    .venv/bin/python bench/bench_reconcile.py --offers 20000 --customers 2000 [--lines 0]
+        [--delete-quotes 100] [--change-lines 100]
+
+The sandbox generates N offers (1-6 lines each, `TotalValue` their gross total; `--lines K`
+rewrites them to exactly K lines each, which leaves `TotalValue` stale: then every quote
+looks changed to `auto`, as in an installation whose `TotalValue` is not the gross); Accounts and
+Quotes are synced; a CRM user deletes `--delete-quotes` Quotes and changes one row's
+quantity in `--change-lines` others through Zoho's API; then `reconcile --entities quotes`
+runs four times: the default check (`--quote-lines auto`), the full line compare
+(`--quote-lines all`: one Galaxy call and one GET per quote), `--repair`, and a check again.
+Printed per step: classes, line reads and GETs, Zoho calls and credits, Galaxy calls, wall,
+peak RSS.
 """
 
 from __future__ import annotations
@@ -73,6 +88,89 @@ def delete_accounts(api_url: str, count: int) -> int:
     return len(ids)
 
 
+def tamper_quotes(api_url: str, delete: int, change: int) -> dict[str, int]:
+    """A CRM user deletes `delete` Quotes and adds 1 to the first row's quantity of
+    `change` others (row ids from the sandbox's control route; writes through the API)."""
+    import httpx
+
+    with httpx.Client(trust_env=False, timeout=600) as http:
+        quotes = http.get(f"{api_url}/__sandbox/records/Quotes").json()
+    quotes = sorted((q for q in quotes if q.get("ERP_ID_Offer")), key=lambda q: str(q["id"]))
+    gone, changed = quotes[:delete], quotes[delete : delete + change]
+    with CrmUser(api_url) as user:
+        for start in range(0, len(gone), 100):
+            user.delete("Quotes", [str(q["id"]) for q in gone[start : start + 100]])
+        for quote in changed:
+            row = quote["Quoted_Items"][0]
+            rows = [{"id": row["id"], "Quantity": float(row["Quantity"]) + 1}]
+            user.update("Quotes", str(quote["id"]), {"Quoted_Items": rows})
+    return {"deleted": len(gone), "changed": len(changed)}
+
+
+def quotes_bench(args: argparse.Namespace) -> None:
+    from bench_quotes import exact_lines
+
+    print(machine_line())
+    with (
+        workspace("gzsync-bench-reconcile-quotes-") as ws,
+        sandbox(args.customers, seed=args.seed, offers=args.offers) as box,
+    ):
+        lines = exact_lines(box.info["galaxy_url"], args.lines) if args.lines else 0
+        print(f"sandbox up: {args.offers:,} offers ({lines:,} lines rewritten)", flush=True)
+        env = {**box.env(), "ZOHO_CONCURRENCY": "10"}
+        synced = run_gzsync(env, workdir=ws, args=["--entities", "accounts,quotes"])
+        print(f"full sync: {synced.report.get('status')} in {synced.wall_s:.1f} s", flush=True)
+        made = tamper_quotes(box.info["zoho_api_url"], args.delete_quotes, args.change_lines)
+        steps: dict[str, dict[str, Any]] = {}
+        plan = [
+            ("check (auto)", ()),
+            ("check (--quote-lines all)", ("--quote-lines", "all")),
+            ("--repair", ("--repair",)),
+            ("check again", ()),
+        ]
+        for name, extra in plan:
+            before = box.zoho_stats()
+            steps[name] = measure(env, ws, "--entities", "quotes", *extra)
+            steps[name]["zoho"] = stats_delta(before, box.zoho_stats())
+            print(f"{name}: {steps[name]['wall_s']} s", flush=True)
+    rows: list[tuple[str, object]] = [("CRM user: quotes deleted / rows changed", made)]
+    for name, step in steps.items():
+        report = step["report"]
+        classes = report.get("streams", {}).get("quotes", {})
+        rows += [
+            (f"{name}: exit, status", f"{step['exit_code']}, {report.get('status')}"),
+            (f"{name}: quotes compared", report.get("checked", {}).get("quotes")),
+            (f"{name}: classes", {c: n for c, n in classes.items() if n}),
+            (f"{name}: line items", report.get("quote_lines")),
+            (f"{name}: repaired", report.get("repaired", {}).get("quotes")),
+            (f"{name}: wall / CPU", f"{step['wall_s']} s / {step['cpu_s']} s"),
+            (f"{name}: peak RSS", f"{step['max_rss_mb']} MB"),
+            (f"{name}: Zoho calls", report.get("zoho_calls_by_endpoint")),
+            (f"{name}: Zoho credits", step["zoho"]["credits"]),
+            (f"{name}: Galaxy calls", report.get("galaxy_calls")),
+        ]
+    shape = f"{args.lines} lines each" if args.lines else "generated lines"
+    table(f"reconcile quotes: {args.offers:,} offers, {shape}", rows)
+    emit(
+        "reconcile_quotes",
+        {
+            "offers": args.offers,
+            "lines": lines,
+            "made": made,
+            **{
+                name: {k: v for k, v in step.items() if k != "report"}
+                | {
+                    "classes": step["report"].get("streams", {}).get("quotes"),
+                    "quote_lines": step["report"].get("quote_lines"),
+                    "repaired": step["report"].get("repaired", {}).get("quotes"),
+                    "galaxy_calls": step["report"].get("galaxy_calls"),
+                }
+                for name, step in steps.items()
+            },
+        },
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=200_000)
@@ -81,7 +179,14 @@ def main() -> None:
     parser.add_argument(
         "--check-only", action="store_true", help="only the first reconcile (big sizes)"
     )
+    parser.add_argument("--offers", type=int, default=0, help="measure quotes instead")
+    parser.add_argument("--lines", type=int, default=0, help="rewrite to K lines per offer")
+    parser.add_argument("--delete-quotes", type=int, default=100)
+    parser.add_argument("--change-lines", type=int, default=100)
     args = parser.parse_args()
+    if args.offers:
+        quotes_bench(args)
+        return
     print(machine_line())
     with workspace("gzsync-bench-reconcile-") as ws, sandbox(args.customers, seed=args.seed) as box:
         print(f"sandbox up in {box.startup_s:.1f} s ({args.customers:,} customers)", flush=True)

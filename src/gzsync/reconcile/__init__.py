@@ -9,6 +9,7 @@ re-sends what the sync can fix through the sync's own writer.
     index.py      both sides on disk (SQLite), walked in key order: memory stays flat
     read.py       Galaxy views (mapped, linked) and Zoho COQL pages into the index
     engine.py     lock, read, classify, repair; checkpoints for --max-duration
+    quotes.py     quotes (line items where the header says they may differ) and products
     report.py     ReconcileReport and its JSON
     html.py       the --output page
 """

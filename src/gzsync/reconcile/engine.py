@@ -19,6 +19,11 @@ where it stopped):
    (an upsert on the key); nothing is ever deleted. Duplicates are listed with the ids to
    merge, never merged.
 
+With ``quotes`` (:mod:`gzsync.reconcile.quotes`): step 1 also reads the offers view, step 2
+the Quotes and Products modules, step 3 classifies them after the other streams (line items
+read and fetched only where ``--quote-lines`` says), and step 4 re-sends missing and drifted
+products, then the quotes through the sync's ``QuoteWriter``.
+
 Decisions:
 
 - A reconcile takes the run lock, so no sync changes either side while it reads: a
@@ -464,7 +469,7 @@ class _Job:
         section = "accounts" if stream in ("customers", "affiliates") else stream
         repairs = self.report.repairs(section)
         if self.options.dry_run:
-            repairs["sent"] += sum(1 for i in items if isinstance(i, Outgoing))
+            repairs["sent"] += sum(1 for _ in items)
             return WriteOutcome()
         declared = streams.stream(stream)
         assert (declared.module, declared.key_field) == (spec.module, spec.key_field)
