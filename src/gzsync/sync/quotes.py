@@ -556,7 +556,12 @@ class QuoteWriter(BatchWriter):
                 else next(done)
                 for r in records
             ]
-        results = await self._write(records)
+        try:
+            results = await self._write(records)
+        except Exception:
+            # the batch failed somewhere between header and rows: Zoho may hold part of it
+            await asyncio.to_thread(self._store.ids_evict, HASHES, [r.key for r in records])
+            raise
         failed = [(r, res) for r, res in zip(records, results, strict=True) if not res.ok]
         if failed:
             await self._forget(failed)
