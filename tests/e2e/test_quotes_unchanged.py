@@ -89,6 +89,8 @@ def test_a_line_only_change_is_sent_and_exact(env: Env) -> None:
     assert report.quotes.unchanged == 1
     assert report.zoho_calls.get("update", 0) == 1  # the one row changed, by PUT
     assert _zoho_stats(env)["calls"].get("upsert", 0) == upserts + 1  # o2's header only
+    # its product P2 is unchanged (same code, name and price): not upserted again
+    assert (report.products.unchanged, report.products.updated) == (1, 0)
     assert _rows(env, "O2") == [("P2", 9)]
     assert_quotes_parity(env)
     # the hash now stands for the new lines: bumped again, it is not sent
