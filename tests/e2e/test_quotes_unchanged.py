@@ -197,3 +197,19 @@ def test_a_retried_offer_restored_below_its_entry_is_found_by_key(env: Env) -> N
     again = sync(env)
     assert again.quotes.fetched == 0
     assert_quotes_parity(env)
+
+
+def test_a_product_deleted_in_zoho_is_recreated_when_its_quote_needs_it(env: Env) -> None:
+    _world(env)
+    sync(env)
+    # a CRM user deletes every product; Galaxy changes one line of o1 (products P1, P2)
+    httpx.delete(f"{env.urls.zoho_api_url}/__sandbox/records/Products").raise_for_status()
+    galaxy_put(env, "offer_lines", [line("o1", 1, "P1", 7, 10.0)], method="POST")
+    first = sync(env)
+    assert first.products.unchanged == 2  # their hashes stood: nothing told us
+    entries = [(e.key, e.kind, e.reason) for e in ledger(env) if e.stream == "quotes"]
+    assert entries == [("O1", "failed", "INVALID_DATA")]  # retried next run
+    second = sync(env)
+    assert second.products.inserted == 2  # hashes cleared: upserted, so re-created
+    assert [e for e in ledger(env) if e.stream == "quotes"] == []
+    assert _rows(env, "O1") == [("P1", 7), ("P2", 1), ("P1", 5)]

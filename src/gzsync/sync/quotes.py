@@ -50,9 +50,11 @@ are mapped: its products are not upserted, its Account is not looked up, its quo
 sent and not read: **0 Zoho calls**. It counts `unchanged` and commits with its batch (the
 watermark moves over it; Zoho's `Rev_Number` lags, as for the other streams). The hash is
 stored only after the quote is confirmed, rows and row count included; a quote whose write
-or row fix failed has its stored hash cleared (and its products' hashes: a product deleted
-in Zoho is upserted again), so it is sent in full next time. Products are skipped the same
-way by their own payload hash (:mod:`gzsync.sync.products`).
+or row fix failed has its stored hash cleared (and its products' hashes), so it is sent in
+full next time. A product deleted in the CRM is not noticed while its hash stands; a quote
+Zoho then refuses for that Product id (`INVALID_DATA` on `Product_Name`) is `failed`, retried
+next run, when the product, its hash cleared, is upserted (re-created) first. Products are
+skipped the same way by their own payload hash (:mod:`gzsync.sync.products`).
 
 Re-syncing an unchanged offer where the skip does not apply (`--since-rev`, `--force`, a
 lost state file) costs its share of the header upsert and one GET; its diff is empty and
@@ -96,6 +98,7 @@ MODULE = QUOTES.module
 KEY_FIELD = QUOTES.key_field
 LOOKUP_FIELD = QUOTES.lookup.field if QUOTES.lookup else ""
 ROWS_FIELD = "Quoted_Items"
+PRODUCT_FIELD = "Product_Name"  # a row's Product lookup
 ACCOUNTS = CUSTOMERS.module
 TIN_FIELD = "Account_AFM"
 #: Offers whose lines, products and accounts are resolved together.
@@ -498,6 +501,13 @@ async def _repair(ctx: RunContext, record: Outgoing) -> Outgoing | None:
     return Outgoing(record.key, record.rev, payload, parent_key=parent, settles=record.settles)
 
 
+def _stale_product(result: UpsertResult) -> bool:
+    """Zoho refused a row's Product id: a product deleted in the CRM since its id was cached
+    (ids come from Zoho's own answers). Retried: its hash is cleared, so the next run
+    upserts (re-creates) the product and sends the quote with the new id."""
+    return result.code == "INVALID_DATA" and result.api_name == PRODUCT_FIELD
+
+
 def _failure(code: str, message: str) -> UpsertResult:
     return UpsertResult(False, None, None, code, message, ROWS_FIELD, {})
 
@@ -574,11 +584,11 @@ class QuoteWriter(BatchWriter):
         if self.products is None:
             return
         ids = {
-            str(row["Product_Name"].get("id"))
+            str(row[PRODUCT_FIELD].get("id"))
             for record, result in failed
             if result.api_name != LOOKUP_FIELD
             for row in record.payload.get(ROWS_FIELD) or []
-            if isinstance(row, dict) and isinstance(row.get("Product_Name"), dict)
+            if isinstance(row, dict) and isinstance(row.get(PRODUCT_FIELD), dict)
         }
         codes = self.products.codes_of(ids)
         if codes:
@@ -665,7 +675,7 @@ class QuoteWriter(BatchWriter):
 
     def _ledger_entry(self, record: Outgoing, result: UpsertResult) -> LedgerEntry:
         entry = super()._ledger_entry(record, result)
-        if result.code in RETRIED_CODES:
+        if result.code in RETRIED_CODES or _stale_product(result):
             return LedgerEntry(
                 entry.stream, entry.key, entry.rev, "failed", entry.reason, entry.detail
             )
