@@ -10,6 +10,12 @@
   reports a failure **per offer** (:attr:`OfferLines.failures`) instead of raising: one
   offer whose lines cannot be read waits in the ledger, the others go on.
 
+- Offers by key: :func:`read_offers_by_id` reads one offer per call with
+  `[{ID:["<offer ID>",Equal]}]`, for the retried offers a ranged read did not return (Galaxy
+  restored them below their ledger revision). String comparison in Galaxy's filters may be
+  case-sensitive and our keys are upper-cased: an ID not found as the key is asked for
+  again in lower case (Galaxy's GUIDs come in either case).
+
 A read that Galaxy repeats mid-transfer starts again from the first row; the lines
 collected for that offer are dropped at each new transfer, so no line is counted twice.
 The lines are returned in the order Galaxy served them (the mapping orders them by
@@ -27,10 +33,11 @@ from gzsync.errors import GalaxyError
 from gzsync.galaxy.client import GalaxyClient
 from gzsync.galaxy.filters import Condition, Op
 
-__all__ = ["OfferLines", "read_offer_lines", "read_offers"]
+__all__ = ["OfferLines", "read_offer_lines", "read_offers", "read_offers_by_id"]
 
 REVISION_COLUMN = "CommercialEntry_GXREVNUM"
 DOC_ID_COLUMN = "DOC_ID"
+ID_COLUMN = "ID"
 
 
 @dataclass(slots=True)
@@ -58,6 +65,38 @@ async def read_offers(
     """
     conditions = [] if after is None else [Condition(revision_column, Op.Greater, after)]
     return await client.read_view(view, conditions, on_row, entity=entity)
+
+
+async def read_offers_by_id(
+    client: GalaxyClient,
+    keys: Iterable[str],
+    on_row: Callable[[dict[str, Any]], None],
+    *,
+    view: str = "zh_offers",
+    entity: str = "salesentry",
+    id_column: str = ID_COLUMN,
+    concurrency: int = 4,
+) -> set[str]:
+    """Read the offers whose `ID` is one of `keys` (upper-cased offer keys) into `on_row`,
+    one `Equal` read per key (then per lower-cased key for those not found), at most
+    `concurrency` in flight. Returns the keys found. Raises GalaxyError like `read_view`."""
+    found: set[str] = set()
+    slots = asyncio.Semaphore(max(1, concurrency))
+
+    def seen(row: dict[str, Any]) -> None:
+        found.add(str(row.get(id_column) or "").strip().upper())
+        on_row(row)
+
+    async def one(spelling: str) -> None:
+        async with slots:
+            condition = Condition(id_column, Op.Equal, spelling)
+            await client.read_view(view, [condition], seen, entity=entity)
+
+    wanted = list(dict.fromkeys(keys))
+    await asyncio.gather(*(one(k) for k in wanted))
+    again = [k.lower() for k in wanted if k not in found and k.lower() != k]
+    await asyncio.gather(*(one(k) for k in again))
+    return found & set(wanted)
 
 
 async def read_offer_lines(

@@ -4,8 +4,12 @@
 Read. The offers view is read above the `quotes` watermark (`CommercialEntry_GXREVNUM`),
 reaching back just enough to re-read the offers the ledger retries every run; per key the
 highest revision wins; the run works in revision order. (Offers are small rows: they are
-kept in memory, 20,000 offers take a few MB.) A retried offer Galaxy no longer serves
-becomes a `rejected` / `not_in_galaxy` entry, as in the other streams.
+kept in memory, 20,000 offers take a few MB.) A retried offer the ranged read did not return
+(Galaxy restored it *below* its ledger revision) is searched by key, `ID Equal`
+(:func:`~gzsync.galaxy.offers.read_offers_by_id`), and sent with `settles` so that its
+confirmation resolves the entry, as the customer/contact streams do (:mod:`gzsync.sync.fetch`).
+Only a retried offer Galaxy no longer serves at all becomes a `rejected` / `not_in_galaxy`
+entry.
 
 Work, block by block (BLOCK offers), in revision order, the next block prepared while
 this one's quotes are written:
@@ -36,10 +40,25 @@ this one's quotes are written:
    as an *update* (it existed after all: rows may have been appended) goes through the same
    read-diff-check.
 
-Decision: **re-syncing an unchanged offer** (the same revision read again: `--since-rev`, a
+**Unchanged offers cost nothing** (issue 15's unchanged-skip, :mod:`gzsync.sync.unchanged`):
+the id cache keeps, per quote, the hash of what Zoho last confirmed: the mapped header *and*
+the mapped lines, with the Account's and the Products' keys rather than their Zoho ids
+(:mod:`gzsync.mapping.quote_hash`). On an incremental read (not with `--force`, not on a
+`--since-rev` backfill) an offer whose hash is the stored one, whose quote id is in the id
+cache, and which is neither in the ledger nor a restored row, is known as soon as its lines
+are mapped: its products are not upserted, its Account is not looked up, its quote is not
+sent and not read: **0 Zoho calls**. It counts `unchanged` and commits with its batch (the
+watermark moves over it; Zoho's `Rev_Number` lags, as for the other streams). The hash is
+stored only after the quote is confirmed, rows and row count included; a quote whose write
+or row fix failed has its stored hash cleared (and its products' hashes), so it is sent in
+full next time. A product deleted in the CRM is not noticed while its hash stands; a quote
+Zoho then refuses for that Product id (`INVALID_DATA` on `Product_Name`) is `failed`, retried
+next run, when the product, its hash cleared, is upserted (re-created) first. Products are
+skipped the same way by their own payload hash (:mod:`gzsync.sync.products`).
+
+Re-syncing an unchanged offer where the skip does not apply (`--since-rev`, `--force`, a
 lost state file) costs its share of the header upsert and one GET; its diff is empty and
-no PUT is sent. Skipping the GET would need a stored hash of the rows last written; not
-done (an offer only comes back when its revision moved, which normally means a change).
+no PUT is sent.
 """
 
 from __future__ import annotations
@@ -49,21 +68,24 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from gzsync.galaxy.offers import read_offer_lines, read_offers
+from gzsync.galaxy.offers import read_offer_lines, read_offers, read_offers_by_id
 from gzsync.mapping.line_items import diff_line_items
+from gzsync.mapping.quote_hash import quote_hash
 from gzsync.mapping.quotes import MappedLine, MappedQuote, TaxTable, line_item, map_lines, map_offer
 from gzsync.mapping.records import Mapped, Rejected
-from gzsync.state.store import BatchCommit, LedgerEntry, LedgerKind
+from gzsync.state.store import BatchCommit, CheckpointStore, LedgerEntry, LedgerKind, hash_module
 from gzsync.streams import CUSTOMERS, QUOTES, Stream
 from gzsync.sync.contacts import resolve_parents
 from gzsync.sync.context import RunContext
 from gzsync.sync.fetch import retry_set, stream_start
 from gzsync.sync.lookahead import cancel_pending
+from gzsync.sync.products import HASHES as PRODUCT_HASHES
 from gzsync.sync.products import ProductSync
+from gzsync.sync.unchanged import incremental_skip
 from gzsync.sync.watermark import Start, pin_start
 from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOptions, WriteRun
 from gzsync.zoho import coql
@@ -76,12 +98,16 @@ MODULE = QUOTES.module
 KEY_FIELD = QUOTES.key_field
 LOOKUP_FIELD = QUOTES.lookup.field if QUOTES.lookup else ""
 ROWS_FIELD = "Quoted_Items"
+PRODUCT_FIELD = "Product_Name"  # a row's Product lookup
 ACCOUNTS = CUSTOMERS.module
 TIN_FIELD = "Account_AFM"
 #: Offers whose lines, products and accounts are resolved together.
 BLOCK = 500
+HASHES = hash_module(STREAM)
+#: A quote judged unchanged that reached the upsert anyway (never expected): not sent.
+NOT_SKIPPED = "UNCHANGED_NOT_SKIPPED"
 #: Codes of a line-item check that failed: a `failed` ledger entry, retried next run.
-RETRIED_CODES = frozenset({"ROW_COUNT_MISMATCH", "QUOTE_NOT_FOUND"})
+RETRIED_CODES = frozenset({"ROW_COUNT_MISMATCH", "QUOTE_NOT_FOUND", NOT_SKIPPED})
 
 
 @dataclass(slots=True)
@@ -93,6 +119,8 @@ class OfferRead:
     read: int = 0
     gone: int = 0
     read_max: int | None = None
+    #: retried offers whose current row is below their ledger entry: key -> entry revision
+    settles: dict[str, int] = field(default_factory=dict)
 
 
 async def read_quotes(ctx: RunContext) -> OfferRead:
@@ -125,6 +153,25 @@ async def read_quotes(ctx: RunContext) -> OfferRead:
         entity=settings.galaxy_offers_entity,
         after=after,
     )
+    lost = set(retry) - rows.keys()
+    if lost and after is not None:
+        # Found by key: a retried offer restored below the range just read.
+        def find(row: Mapping[str, Any]) -> None:
+            item = map_offer(row)
+            known = rows.get(item.key)
+            if item.key in lost and (known is None or known.rev <= item.rev):
+                rows[item.key] = item
+
+        found = await read_offers_by_id(
+            ctx.galaxy,
+            sorted(lost),
+            find,
+            view=settings.galaxy_offers_view,
+            entity=settings.galaxy_offers_entity,
+            concurrency=settings.galaxy_concurrency,
+        )
+        read += len(found)
+    settles = {k: retry[k] for k, item in rows.items() if k in retry and item.rev < retry[k]}
     gone = sorted(set(retry) - rows.keys())
     if gone and not ctx.options.dry_run:
         ctx.store.commit_batch(
@@ -151,7 +198,7 @@ async def read_quotes(ctx: RunContext) -> OfferRead:
     ctx.report.counts(STREAM).fetched = len(offers)
     ctx.progress.start(STREAM, len(offers))
     ctx.report.phases["read_quotes"] = time.monotonic() - t0
-    return OfferRead(start, offers, read, len(gone), highest[0] if highest else None)
+    return OfferRead(start, offers, read, len(gone), highest[0] if highest else None, settles)
 
 
 async def write_quotes(ctx: RunContext, fetched: OfferRead) -> None:
@@ -160,8 +207,13 @@ async def write_quotes(ctx: RunContext, fetched: OfferRead) -> None:
     t1 = time.monotonic()
     if not ctx.options.dry_run:
         pin_start(ctx.store, STREAM, fetched.start)
-    writer = QuoteWriter(QUOTES, ctx, WriteOptions(budget=ctx.budget, repair=partial(_repair, ctx)))
-    products = ProductSync(ctx)
+    skip = incremental_skip(ctx)
+    options = WriteOptions(
+        budget=ctx.budget, repair=partial(_repair, ctx), hashes=True, skip_unchanged=skip
+    )
+    writer = QuoteWriter(QUOTES, ctx, options)
+    products = ProductSync(ctx, skip=skip)
+    writer.products = products
     outcome = await writer.write(_items(ctx, fetched, products, writer))
     report.phases["write_quotes"] = time.monotonic() - t1
     if outcome.stopped == "budget":
@@ -189,6 +241,34 @@ class _Block:
     mapped: dict[str, list[MappedLine | Rejected]]
     accounts: dict[str, list[str]]
     existing: dict[str, str]
+    #: offer key -> its quote hash (offers whose lines all map and that name an Account)
+    hashes: dict[str, str] = field(default_factory=dict)
+    #: offers Zoho holds as they are (their hash is the stored one): nothing resolved
+    unchanged: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _Unchanged:
+    """Which offers of a block Zoho holds as they are (see the module: the same test as
+    the writer's, made before products and Accounts are resolved)."""
+
+    store: CheckpointStore
+    #: always sent: keys in the ledger (retries, restored rows)
+    ledgered: set[str]
+
+    def find(self, hashes: Mapping[str, str]) -> set[str]:
+        keys = [k for k in hashes if k not in self.ledgered]
+        stored = self.store.ids_get(HASHES, keys) if keys else {}
+        same = [k for k in keys if stored.get(k) == hashes[k]]
+        ids = self.store.ids_get(MODULE, same) if same else {}
+        return {k for k in same if ids.get(k)}
+
+
+def _complete(rows: Sequence[MappedLine | Rejected] | None) -> list[MappedLine] | None:
+    """The lines when every one mapped (and there is one), else None."""
+    if not rows or not all(isinstance(r, MappedLine) for r in rows):
+        return None
+    return [r for r in rows if isinstance(r, MappedLine)]
 
 
 async def _prepare(
@@ -197,6 +277,7 @@ async def _prepare(
     products: ProductSync,
     taxes: TaxTable,
     lookup: bool,
+    unchanged: _Unchanged | None,
 ) -> _Block:
     quotes = [o for o in block if isinstance(o, MappedQuote)]
     lines = await read_offer_lines(
@@ -210,17 +291,25 @@ async def _prepare(
         for q in quotes
         if q.galaxy_id in lines.lines
     }
+    hashes: dict[str, str] = {}
+    for q in quotes:
+        good, parent = _complete(mapped.get(q.key)), _parent_key(q)
+        if good is not None and parent is not None:
+            hashes[q.key] = quote_hash(q, parent, good)
+    same = await asyncio.to_thread(unchanged.find, hashes) if unchanged is not None else set()
     wanted: dict[str, dict[str, Any]] = {}
-    for rows in mapped.values():
-        if all(isinstance(r, MappedLine) for r in rows):
-            for r in rows:
-                assert isinstance(r, MappedLine)
+    for key, rows in mapped.items():
+        good = _complete(rows)
+        if good is not None and key not in same:
+            for r in good:
                 wanted.setdefault(r.product_code, r.product)
     await products.ensure(wanted)
-    accounts = await _accounts(ctx, quotes)
-    existing = await _existing(ctx, [q.key for q in quotes if q.key in mapped], lookup=lookup)
+    accounts = await _accounts(ctx, [q for q in quotes if q.key not in same])
+    existing = await _existing(
+        ctx, [q.key for q in quotes if q.key in mapped and q.key not in same], lookup=lookup
+    )
     failures: dict[str, Exception] = dict(lines.failures)
-    return _Block(block, failures, mapped, accounts, existing)
+    return _Block(block, failures, mapped, accounts, existing, hashes, same)
 
 
 async def _items(
@@ -239,6 +328,10 @@ async def _items(
     # exist. Otherwise the id cache knows every quote this deployment wrote; a quote it
     # does not know that Zoho holds anyway is put right after its upsert (QuoteWriter).
     lookup = fetched.start.source == "zoho"
+    unchanged = None
+    if writer.skips_unchanged:
+        entries = await asyncio.to_thread(ctx.store.ledger_list, STREAM)
+        unchanged = _Unchanged(ctx.store, {e.key for e in entries} | set(fetched.settles))
     offers = fetched.offers
     blocks = (offers[i : i + BLOCK] for i in range(0, len(offers), BLOCK))
 
@@ -247,7 +340,7 @@ async def _items(
     ) -> asyncio.Task[_Block] | None:
         if block is None:
             return None
-        return asyncio.create_task(_prepare(ctx, block, products, taxes, lookup))
+        return asyncio.create_task(_prepare(ctx, block, products, taxes, lookup, unchanged))
 
     task = task_for(next(blocks, None))
     upcoming: asyncio.Task[_Block] | None = None
@@ -269,15 +362,7 @@ async def _items(
                         f"reading the offer's lines failed: {failure}",
                     )
                     continue
-                yield _ready(
-                    ctx,
-                    item,
-                    ready.mapped[item.key],
-                    products,
-                    ready.accounts,
-                    ready.existing,
-                    writer,
-                )
+                yield _ready(ctx, item, ready, products, writer, fetched.settles.get(item.key))
             task, upcoming = upcoming, None
     finally:
         await cancel_pending(task, upcoming)
@@ -286,12 +371,13 @@ async def _items(
 def _ready(
     ctx: RunContext,
     quote: MappedQuote,
-    lines: list[MappedLine | Rejected],
+    ready: _Block,
     products: ProductSync,
-    accounts: dict[str, list[str]],
-    existing: dict[str, str],
     writer: QuoteWriter,
+    settles: int | None,
 ) -> Outgoing | Held:
+    lines = ready.mapped[quote.key]
+    accounts, existing = ready.accounts, ready.existing
     bad = next((r for r in lines if isinstance(r, Rejected)), None)
     if bad is not None:
         return _held(quote, "rejected", bad.reason, bad.detail)
@@ -300,6 +386,12 @@ def _ready(
         return _held(quote, "rejected", "no_lines", "the offer has no lines (Zoho needs one)")
     warnings = quote.warnings + tuple(w for r in good for w in r.warnings)
     ctx.quality.add(STREAM, Mapped(quote.key, quote.rev, quote.payload, warnings))
+    if quote.key in ready.hashes:
+        writer.hashes[quote.key] = ready.hashes[quote.key]
+    if quote.key in ready.unchanged:
+        # Zoho holds it as it is: the writer drops it before the batch (same test)
+        writer.unresolved.add(quote.key)
+        return Outgoing(quote.key, quote.rev, quote.payload, parent_key=_parent_key(quote))
     for line in good:
         if line.product_code not in products.ids:
             reason = products.refused.get(line.product_code, "not sent")
@@ -331,7 +423,7 @@ def _ready(
     payload = {**quote.payload, LOOKUP_FIELD: {"id": ids[0]}, ROWS_FIELD: rows}
     if quote.key in existing:
         writer.known[quote.key] = existing[quote.key]
-    return Outgoing(quote.key, quote.rev, payload, parent_key=parent)
+    return Outgoing(quote.key, quote.rev, payload, parent_key=parent, settles=settles)
 
 
 def _parent_key(quote: MappedQuote) -> str | None:
@@ -409,6 +501,13 @@ async def _repair(ctx: RunContext, record: Outgoing) -> Outgoing | None:
     return Outgoing(record.key, record.rev, payload, parent_key=parent, settles=record.settles)
 
 
+def _stale_product(result: UpsertResult) -> bool:
+    """Zoho refused a row's Product id: a product deleted in the CRM since its id was cached
+    (ids come from Zoho's own answers). Retried: its hash is cleared, so the next run
+    upserts (re-creates) the product and sends the quote with the new id."""
+    return result.code == "INVALID_DATA" and result.api_name == PRODUCT_FIELD
+
+
 def _failure(code: str, message: str) -> UpsertResult:
     return UpsertResult(False, None, None, code, message, ROWS_FIELD, {})
 
@@ -424,9 +523,11 @@ class _Fix:
 class QuoteWriter(BatchWriter):
     """The BatchWriter whose upsert writes quote headers and makes their rows exact.
 
-    It overrides two hooks of :class:`BatchWriter`: `_upsert` (headers without rows for
-    known quotes, then GET + diff + PUT + row-count check) and `_ledger_entry` (a failed
-    row check is `failed`, retried next run, not `refused`)."""
+    It overrides three hooks of :class:`BatchWriter`: `_upsert` (headers without rows for
+    known quotes, then GET + diff + PUT + row-count check; the stored hash of a quote that
+    failed is cleared), `_ledger_entry` (a failed row check is `failed`, retried next run,
+    not `refused`) and `_hash` (the quote's hash, :mod:`gzsync.mapping.quote_hash`, set by
+    the stream in :attr:`hashes`)."""
 
     def __init__(self, stream: Stream, run: WriteRun, options: WriteOptions) -> None:
         super().__init__(stream, run, options)
@@ -438,8 +539,62 @@ class QuoteWriter(BatchWriter):
             "unchanged": 0,
             "mismatches": 0,
         }
+        #: offer key -> its quote hash (kept once Zoho confirmed the quote, rows included)
+        self.hashes: dict[str, str] = {}
+        #: offers judged unchanged before their Account and products were resolved: the
+        #: writer drops them; sent anyway, they would lack both, so they are never sent
+        self.unresolved: set[str] = set()
+        #: the run's products (a quote that failed has its products' hashes cleared too)
+        self.products: ProductSync | None = None
+
+    @property
+    def skips_unchanged(self) -> bool:
+        """True when this write drops the quotes Zoho holds as they are."""
+        return self._skip_unchanged
+
+    def _hash(self, record: Outgoing) -> str:
+        return self.hashes.get(record.key) or super()._hash(record)
 
     async def _upsert(self, records: Sequence[Outgoing]) -> list[UpsertResult]:
+        stale = {r.key for r in records if r.key in self.unresolved}
+        if stale:
+            sent = [r for r in records if r.key not in stale]
+            done = iter(await self._upsert(sent) if sent else [])
+            return [
+                _failure(NOT_SKIPPED, "judged unchanged, then not skipped: sent next run")
+                if r.key in stale
+                else next(done)
+                for r in records
+            ]
+        try:
+            results = await self._write(records)
+        except Exception:
+            # the batch failed somewhere between header and rows: Zoho may hold part of it
+            await asyncio.to_thread(self._store.ids_evict, HASHES, [r.key for r in records])
+            raise
+        failed = [(r, res) for r, res in zip(records, results, strict=True) if not res.ok]
+        if failed:
+            await self._forget(failed)
+        return results
+
+    async def _forget(self, failed: Sequence[tuple[Outgoing, UpsertResult]]) -> None:
+        """Clear the stored hashes of quotes that failed (Zoho may hold part of the write),
+        and of their products unless only the Account was refused (see ProductSync)."""
+        await asyncio.to_thread(self._store.ids_evict, HASHES, [r.key for r, _ in failed])
+        if self.products is None:
+            return
+        ids = {
+            str(row[PRODUCT_FIELD].get("id"))
+            for record, result in failed
+            if result.api_name != LOOKUP_FIELD
+            for row in record.payload.get(ROWS_FIELD) or []
+            if isinstance(row, dict) and isinstance(row.get(PRODUCT_FIELD), dict)
+        }
+        codes = self.products.codes_of(ids)
+        if codes:
+            await asyncio.to_thread(self._store.ids_evict, PRODUCT_HASHES, codes)
+
+    async def _write(self, records: Sequence[Outgoing]) -> list[UpsertResult]:
         zoho = self._zoho
         known = [r.key in self.known for r in records]
         payloads = [
@@ -520,7 +675,7 @@ class QuoteWriter(BatchWriter):
 
     def _ledger_entry(self, record: Outgoing, result: UpsertResult) -> LedgerEntry:
         entry = super()._ledger_entry(record, result)
-        if result.code in RETRIED_CODES:
+        if result.code in RETRIED_CODES or _stale_product(result):
             return LedgerEntry(
                 entry.stream, entry.key, entry.rev, "failed", entry.reason, entry.detail
             )

@@ -27,4 +27,10 @@ from gzsync.sync.fetch import Fetched
 
 def skip_unchanged(ctx: RunContext, fetched: Fetched) -> bool:
     """True when this run's writer of `fetched` skips unchanged payloads."""
-    return not (ctx.options.force or ctx.options.since_rev is not None or fetched.full)
+    return incremental_skip(ctx) and not fetched.full
+
+
+def incremental_skip(ctx: RunContext) -> bool:
+    """True unless `--force` or `--since-rev` asked to send again what was read (the
+    quotes stream and its products, which have no full read, ask only this)."""
+    return not (ctx.options.force or ctx.options.since_rev is not None)

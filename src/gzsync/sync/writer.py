@@ -370,7 +370,7 @@ class BatchWriter:
                 zoho_id
                 and record.settles is None
                 and record.key not in self._ledgered
-                and stored.get(record.key) == payload_hash(record.payload)
+                and stored.get(record.key) == self._hash(record)
             ):
                 batch.unchanged.append(_confirmed(record, zoho_id))
             else:
@@ -409,9 +409,7 @@ class BatchWriter:
         repairable: list[Outgoing] = []
         for record, result in zip(batch.outgoing, results, strict=True):
             if result.ok and result.zoho_id:
-                confirmed.append(
-                    _confirmed(record, result.zoho_id, hashed=self._hashes is not None)
-                )
+                confirmed.append(_confirmed(record, result.zoho_id, digest=self._digest(record)))
                 self._count_action(result)
             elif self._is_lookup_error(result) and self._repair is not None:
                 repairable.append(record)
@@ -453,15 +451,21 @@ class BatchWriter:
             return confirmed, ledger
         for record, result in zip(fixed, results, strict=True):
             if result.ok and result.zoho_id:
-                confirmed.append(
-                    _confirmed(record, result.zoho_id, hashed=self._hashes is not None)
-                )
+                confirmed.append(_confirmed(record, result.zoho_id, digest=self._digest(record)))
                 self._count_action(result)
             elif self._is_lookup_error(result):
                 ledger.append(self._waiting_parent(record))
             else:
                 ledger.append(self._ledger_entry(record, result))
         return confirmed, ledger
+
+    def _hash(self, record: Outgoing) -> str:
+        """The hash kept for `record`: of its payload (QuoteWriter: of what its quote is
+        made of, so an unchanged quote is known before its products and Account are)."""
+        return payload_hash(record.payload)
+
+    def _digest(self, record: Outgoing) -> str | None:
+        return self._hash(record) if self._hashes is not None else None
 
     async def _upsert(self, records: Sequence[Outgoing]) -> list[UpsertResult]:
         return await self._zoho.upsert(
@@ -591,13 +595,18 @@ def _failure_reason(error: Exception) -> str:
     return "transport_error"
 
 
-def _confirmed(record: Outgoing, zoho_id: str, *, hashed: bool = False) -> Confirmed:
+def _confirmed(
+    record: Outgoing, zoho_id: str, *, hashed: bool = False, digest: str | None = None
+) -> Confirmed:
     """The confirmation of `record`; it settles a ledger entry up to `record.settles`.
 
-    `hashed`: with the hash of the payload Zoho confirmed (False: nothing new to keep).
+    `digest`: the hash to keep for it; `hashed`: the hash of its payload (neither: nothing
+    new to keep).
     """
     rev = record.rev if record.settles is None else max(record.rev, record.settles)
-    return Confirmed(record.key, rev, zoho_id, payload_hash(record.payload) if hashed else None)
+    if digest is None and hashed:
+        digest = payload_hash(record.payload)
+    return Confirmed(record.key, rev, zoho_id, digest)
 
 
 async def _aiter(items: Iterable[Item] | AsyncIterable[Item]) -> AsyncIterator[Item]:
