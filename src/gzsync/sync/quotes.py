@@ -64,6 +64,7 @@ from gzsync.sync.context import RunContext
 from gzsync.sync.fetch import retry_set, stream_start
 from gzsync.sync.lookahead import cancel_pending
 from gzsync.sync.products import ProductSync
+from gzsync.sync.read_budget import within_budget
 from gzsync.sync.watermark import Start, pin_start
 from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOptions, WriteRun
 from gzsync.zoho import coql
@@ -118,12 +119,18 @@ async def read_quotes(ctx: RunContext) -> OfferRead:
             if known is None or known.rev <= item.rev:
                 rows[item.key] = item
 
-    read = await read_offers(
-        ctx.galaxy,
-        keep,
-        view=settings.galaxy_offers_view,
-        entity=settings.galaxy_offers_entity,
-        after=after,
+    read = await within_budget(  # issue 15: reads inside the time budget
+        ctx.budget,
+        STREAM,
+        f"the Galaxy offers view {settings.galaxy_offers_view}",
+        partial(
+            read_offers,
+            ctx.galaxy,
+            keep,
+            view=settings.galaxy_offers_view,
+            entity=settings.galaxy_offers_entity,
+            after=after,
+        ),
     )
     gone = sorted(set(retry) - rows.keys())
     if gone and not ctx.options.dry_run:
@@ -199,11 +206,17 @@ async def _prepare(
     lookup: bool,
 ) -> _Block:
     quotes = [o for o in block if isinstance(o, MappedQuote)]
-    lines = await read_offer_lines(
-        ctx.galaxy,
-        [q.galaxy_id for q in quotes],
-        guid=ctx.settings.galaxy_offer_lines_view,
-        concurrency=ctx.settings.galaxy_concurrency,
+    lines = await within_budget(  # issue 15: a spent budget reads no more lines
+        ctx.budget,
+        STREAM,
+        "offer lines from Galaxy",
+        partial(
+            read_offer_lines,
+            ctx.galaxy,
+            [q.galaxy_id for q in quotes],
+            guid=ctx.settings.galaxy_offer_lines_view,
+            concurrency=ctx.settings.galaxy_concurrency,
+        ),
     )
     mapped: dict[str, list[MappedLine | Rejected]] = {
         q.key: map_lines(lines.lines[q.galaxy_id], taxes)
