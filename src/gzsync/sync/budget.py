@@ -82,6 +82,11 @@ class Budget:
             self.exhausted_at = self.elapsed()
         return spent
 
+    def spend(self) -> None:
+        """Mark the budget spent now (a read reached its deadline): no new batch starts."""
+        if self.exhausted_at is None:
+            self.exhausted_at = self.elapsed()
+
     def read_seconds_left(self) -> float | None:
         """Seconds a read may still take before no new work should start; None: no budget.
 

@@ -70,7 +70,7 @@ async def within_budget(
     except TimeoutError:
         if not scope.expired():
             raise  # a timeout of the read's own, not the budget's
-        budget.exhausted()  # no new batch starts either
+        budget.spend()  # no new batch starts either
         raise ReadOutOfBudget(stream, what) from None
 
 
