@@ -202,9 +202,7 @@ def test_a_job_syncs_and_closes_with_success(
     # close_with_success posted 200 and ended the process: the runtime's own 531
     # ("handler returned without closing") was never posted.
     assert console.job_statuses == [200]
-    reports = [m["message"] for m in messages if m["message"].startswith("gzsync run report ")]
-    assert len(reports) == 1
-    report = json.loads(reports[0].removeprefix("gzsync run report "))
+    report = _job_report(messages)
     assert report["status"] in ("success", "incomplete")
     assert report["customers"]["fetched"] > 0
     assert report["customers"]["inserted"] > 0

@@ -5,18 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from tests.sync.test_budget_seconds import Clock
 
 from gzsync.sync.budget import CATALYST_MARGIN_S, Budget
 from gzsync.sync.read_budget import ReadOutOfBudget, stopped_reading, within_budget
 from gzsync.sync.report import RunReport
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_read_may_take_the_time_until_no_new_batch_would_start() -> None:
