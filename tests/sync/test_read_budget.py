@@ -124,3 +124,14 @@ def test_an_abandoned_read_makes_the_run_partial_counting_only_what_was_processe
         "stopped at the time budget while reading offer lines from Galaxy; the next run carries on"
     )
     assert report.quotes.fetched == 102
+
+
+def test_a_credit_stop_keeps_its_message_a_budget_stop_gives_way() -> None:
+    credits = RunReport(run_id="r", started_at=0.0)
+    credits.status, credits.message = "partial", "Zoho credits below the reserve; back at 18:00"
+    stopped_reading(credits, ReadOutOfBudget("contacts", "the Galaxy view ZH_CONTACTS"))
+    assert credits.message == "Zoho credits below the reserve; back at 18:00"
+    budget = RunReport(run_id="r", started_at=0.0)
+    budget.status, budget.message = "partial", "stopped at the time budget; the next run carries on"
+    stopped_reading(budget, ReadOutOfBudget("contacts", "the Galaxy view ZH_CONTACTS"))
+    assert "ZH_CONTACTS" in budget.message

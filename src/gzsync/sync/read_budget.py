@@ -36,6 +36,8 @@ from gzsync.sync.report import RunReport
 log = logging.getLogger("gzsync.sync")
 
 T = TypeVar("T")
+#: How every time-budget stop's message begins.
+_BUDGET_STOP = "stopped at the time budget"
 
 
 class ReadOutOfBudget(Exception):
@@ -49,7 +51,7 @@ class ReadOutOfBudget(Exception):
     @property
     def message(self) -> str:
         """The run's message (the report, the log)."""
-        return f"stopped at the time budget while reading {self.what}; the next run carries on"
+        return f"{_BUDGET_STOP} while reading {self.what}; the next run carries on"
 
 
 async def within_budget(
@@ -78,9 +80,12 @@ def stopped_reading(report: RunReport, exc: ReadOutOfBudget) -> None:
     """The run's outcome after an abandoned read: `partial`, exit 0, the next run carries on.
 
     The stream's `fetched` counts what was processed (written or ledgered), as on every stop.
+    A stop for Zoho's credits earlier in the run keeps its message (it says when the credits
+    come back); a time-budget one gives way to this more precise one.
     """
+    if report.status != "partial" or report.message.startswith(_BUDGET_STOP):
+        report.message = exc.message
     report.status = "partial"
-    report.message = exc.message
     counts = report.counts(exc.stream)
     counts.fetched = (
         counts.inserted + counts.updated + counts.unchanged + counts.rejected + counts.failed
