@@ -127,6 +127,7 @@ def _run_job(
     *,
     python: str = sys.executable,
     function: Path | None = None,
+    max_timeout_ms: int = 900_000,
 ) -> tuple[int, list[dict[str, Any]], bytes]:
     if function is None:
         function = tmp_path / "functions" / "gzsync_job"
@@ -156,7 +157,7 @@ def _run_job(
             {
                 "PYTHONPATH": str(stubs),
                 "CATALYST_FUNCTION_TYPE": "job",
-                "CATALYST_MAX_TIMEOUT": "900000",
+                "CATALYST_MAX_TIMEOUT": str(max_timeout_ms),
                 "CATALYST_NOSQL_TABLE": table,
                 "X_ZC_INSTANCE_ID": "instance-1",
                 "X_ZOHO_SPARKLET_LOG_FD": str(log_file.fileno()),
@@ -201,9 +202,7 @@ def test_a_job_syncs_and_closes_with_success(
     # close_with_success posted 200 and ended the process: the runtime's own 531
     # ("handler returned without closing") was never posted.
     assert console.job_statuses == [200]
-    reports = [m["message"] for m in messages if m["message"].startswith("gzsync run report ")]
-    assert len(reports) == 1
-    report = json.loads(reports[0].removeprefix("gzsync run report "))
+    report = _job_report(messages)
     assert report["status"] in ("success", "incomplete")
     assert report["customers"]["fetched"] > 0
     assert report["customers"]["inserted"] > 0
@@ -219,6 +218,58 @@ def test_a_job_syncs_and_closes_with_success(
         ADMIN_TOKEN,
     ):
         assert secret.encode() not in everything
+
+
+def _job_report(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    reports = [m["message"] for m in messages if m["message"].startswith("gzsync run report ")]
+    assert len(reports) == 1
+    report: dict[str, Any] = json.loads(reports[0].removeprefix("gzsync run report "))
+    return report
+
+
+def test_a_slow_galaxy_read_stops_at_the_platforms_remaining_time(
+    tmp_path: Path,
+    console_server: tuple[str, ConsoleState],
+    console: ConsoleState,
+    table_name: str,
+) -> None:
+    """Issue 15: the handler's remaining time bounds the Galaxy reads too. The runtime gives
+    the job 62.5 s, so 2 s or less are left before gzsync's 60 s margin; the customers view
+    answers only after 6 s. The job stops cleanly (200, `partial`), writes nothing, and the
+    next job carries on to parity."""
+    from gzsync.sandbox.faults import FaultRule
+    from gzsync.sandbox.parity import check_parity
+
+    url = console_server[0]
+    galaxy_app, zoho_app = create_galaxy_app(customers=40, seed=5), create_zoho_app()
+    galaxy, zoho = galaxy_app.state.galaxy, zoho_app.state.zoho
+    stall = {"endpoint": "view:zh_customers_fin", "action": "stall", "stall_ms": 6000, "count": 1}
+    galaxy.faults.add([FaultRule.from_json(stall)])
+    params = {"entities": "accounts"}
+    with serve_sandboxes(galaxy_app, zoho_app) as urls:
+        code, messages, _ = _run_job(
+            tmp_path / "first", url, console, urls.env(), params, table_name, max_timeout_ms=62_500
+        )
+        assert code == 0
+        assert console.job_statuses == [200]  # a budget stop is a job that ran
+        stopped = _job_report(messages)
+        assert stopped["status"] == "partial"
+        assert "zh_Customers_fin" in stopped["message"]
+        assert zoho.records("Accounts") == []
+        assert ("wm", "customers") not in console.tables.get(table_name, {})
+        code, messages, _ = _run_job(
+            tmp_path / "second", url, console, urls.env(), params, table_name
+        )
+    assert code == 0
+    assert _job_report(messages)["status"] in ("success", "incomplete")
+    parity = check_parity(
+        galaxy_customers=galaxy.rows("zh_Customers_fin"),
+        galaxy_affiliates=galaxy.rows("ZH_AFFILIATE"),
+        galaxy_contacts=None,
+        zoho_accounts=zoho.records("Accounts"),
+        zoho_contacts=None,
+    )
+    assert parity.ok, parity.summary()
 
 
 def test_a_job_with_a_bad_parameter_closes_with_failure(

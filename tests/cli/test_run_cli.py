@@ -89,6 +89,27 @@ def test_run_json_report_and_exit_code(served: Env, tmp_path: Path) -> None:
     assert report["galaxy_calls"] >= 3
 
 
+def test_a_galaxy_read_cut_at_the_budget_exits_0_partial_and_says_why(
+    served: Env, tmp_path: Path
+) -> None:
+    """Issue 15: the customers view stalls 4 s, four times the whole budget."""
+    from gzsync.sandbox.faults import FaultRule
+
+    stall = {"endpoint": "view:zh_customers_fin", "action": "stall", "stall_ms": 4000, "count": 1}
+    served.galaxy.faults.add([FaultRule.from_json(stall)])
+    args = ("run", "--max-duration", "1", "--json", "--quiet")
+    result = gzsync(*args, env=_env(served), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr  # like every budget stop
+    report = json.loads(result.stdout)
+    assert report["status"] == "partial"
+    assert report["message"] == (
+        "stopped at the time budget while reading the Galaxy view zh_Customers_fin; "
+        "the next run carries on"
+    )
+    assert "zh_Customers_fin" in result.stderr  # the warning line an operator sees
+    assert served.zoho.records("Accounts") == []
+
+
 def test_dry_run_writes_nothing_from_the_cli(served: Env, tmp_path: Path) -> None:
     result = gzsync("run", "--dry-run", "--json", "--quiet", env=_env(served), cwd=tmp_path)
     assert result.returncode == 1

@@ -21,9 +21,10 @@ from gzsync.sync import accounts
 
 
 def _budget_of(windows: int) -> Callable[[], float]:
-    """A Catalyst-style remaining time that runs out after `windows` budget checks."""
+    """A Catalyst-style remaining time that runs out after `windows` budget checks (the
+    first read's look at the time left aside, see `test_time_budget.batches_allowed`)."""
     asked = iter(range(10**9))
-    return lambda: 3_600_000.0 if next(asked) < windows else 0.0
+    return lambda: 3_600_000.0 if next(asked) < windows + 1 else 0.0
 
 
 # 1 -----------------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ for us:
   defaults to `catalyst` here unless the environment sets it.
 - **The 15-minute limit**: the run gets `context.get_remaining_execution_time_ms` as its
   time budget and stops starting batches 60 s before the end (status `partial`; the next
-  invocation carries on).
+  invocation carries on). The same budget bounds the Galaxy reads: one still going then is
+  cancelled and abandoned (:mod:`gzsync.sync.read_budget`), so a slow Galaxy cannot run the
+  function into the platform's kill.
 - **Zoho credentials** may come from a Catalyst Connection: with `ZOHO_CONNECTION` set, the
   access token is read from `app.connections().get_connection_credentials(name)` (its
   `Authorization: Zoho-oauthtoken ...` header) instead of the refresh-token flow.

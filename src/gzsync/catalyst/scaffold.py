@@ -197,7 +197,9 @@ with the (empty) `env_variables` of catalyst-config.json: check them after each 
    (`true`: read and map, write nothing).
 
 A job has 15 minutes. gzsync stops starting new batches a minute before the end, records
-where it stopped and reports `partial`: the next job carries on. The job ends with success
+where it stopped and reports `partial`: the next job carries on. A Galaxy read still going
+then is cancelled too (`stopped at the time budget while reading ...`): nothing of it is
+written and the next job reads it again. The job ends with success
 for `success`, `incomplete` (some records wait in the ledger and are retried next time) and
 `partial`; with failure for an aborted run, a configuration error or a run lock held by
 another run. Each job logs its JSON report (Catalyst > Logs).

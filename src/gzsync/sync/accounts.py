@@ -57,6 +57,7 @@ from gzsync.sync.failures import abort_if_tripped
 from gzsync.sync.fetch import Fetched, settle_full_read, spool_view, stream_start
 from gzsync.sync.linking import card_holders_of, link_affiliates
 from gzsync.sync.lookahead import cancel_pending, chunked
+from gzsync.sync.read_budget import within_budget
 from gzsync.sync.spool import Spool
 from gzsync.sync.unchanged import skip_unchanged
 from gzsync.sync.watermark import pin_start
@@ -107,10 +108,17 @@ async def read_accounts(ctx: RunContext, spool: Spool) -> Fetched:
         conditions = (
             [] if whole else [Condition("AFFILIATES_REVNUM", Op.GreaterOrEqual, first_card or 0)]
         )
-        await ctx.galaxy.read_view(
-            settings.galaxy_affiliates_view,
-            conditions,
-            lambda row: spool.add_affiliate(map_affiliate(row, ctx.rules)),
+        view = settings.galaxy_affiliates_view
+        await within_budget(
+            ctx.budget,
+            CUSTOMERS.name,
+            f"the Galaxy view {view}",
+            partial(
+                ctx.galaxy.read_view,
+                view,
+                conditions,
+                lambda row: spool.add_affiliate(map_affiliate(row, ctx.rules)),
+            ),
         )
         spool.flush()
     if compare:

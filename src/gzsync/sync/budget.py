@@ -8,6 +8,11 @@ ends cleanly with everything it began committed; the next run carries on from th
 seconds the run may take, the lesser of `--max-duration` / `MAX_DURATION` and Catalyst's
 remaining execution time (seen at the first check, plus the time spent before it); None
 without either. Catalyst's stop margin is not taken off: it is the platform's limit.
+
+:meth:`Budget.read_seconds_left` is how long a read may still take: the time until
+:meth:`Budget.exhausted` turns True (issue 15: Galaxy reads are inside the budget too, see
+:mod:`gzsync.sync.read_budget`). For Catalyst it uses the platform's limit as first seen
+(the remaining time only shrinks with the clock), so a read asks the runtime at most once.
 """
 
 from __future__ import annotations
@@ -76,3 +81,25 @@ class Budget:
         if spent:
             self.exhausted_at = self.elapsed()
         return spent
+
+    def spend(self) -> None:
+        """Mark the budget spent now (a read reached its deadline): no new batch starts."""
+        if self.exhausted_at is None:
+            self.exhausted_at = self.elapsed()
+
+    def read_seconds_left(self) -> float | None:
+        """Seconds a read may still take before no new work should start; None: no budget.
+
+        0 once the budget is exhausted. Asks Catalyst's remaining time only when no check
+        has yet (the platform's limit is then known from the start of the run)."""
+        if self.exhausted_at is not None:
+            return 0.0
+        left: list[float] = []
+        if self._max is not None:
+            left.append(self._max - self._margin - self.elapsed())
+        if self._remaining_ms is not None:
+            if self._platform_s is None:
+                self._left_s()
+            assert self._platform_s is not None
+            left.append(self._platform_s - CATALYST_MARGIN_S - self.elapsed())
+        return max(0.0, min(left)) if left else None

@@ -67,7 +67,9 @@ async def read_contacts(ctx: RunContext, spool: Spool) -> Fetched:
         from_start=compare and start.rev is None,  # WATERMARK_REREAD, when set, caps it
     )
     if compare:
-        await fullread.read_zoho(ctx, spool, module=MODULE, key_field=KEY_FIELD)
+        await fullread.read_zoho(
+            ctx, spool, module=MODULE, key_field=KEY_FIELD, stream=CONTACTS.name
+        )
         spool.skip_held_by_zoho(CONTACTS.name, MODULE)
         fetched = replace(fetched, selected=spool.count(CONTACTS.name))
         ctx.report.contacts.fetched = fetched.to_process

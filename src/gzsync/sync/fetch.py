@@ -12,6 +12,9 @@ the floor) before it is called `not_in_galaxy`. A retried key whose current row 
 revision than its entry is sent with `settles` set to the entry's revision, so that Zoho's
 confirmation of the key's current row resolves the entry (else it would be re-sent every
 run, and the run would never report success).
+
+Every read is bounded by the run's time budget (:mod:`gzsync.sync.read_budget`): one the
+budget cuts short is abandoned and nothing of it is kept.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from gzsync.galaxy.filters import Condition, Op
 from gzsync.mapping.records import Mapped, Rejected
 from gzsync.state.store import RETRIED_EVERY_RUN, BatchCommit, LedgerEntry, StreamName
 from gzsync.sync.context import RunContext
+from gzsync.sync.read_budget import within_budget
 from gzsync.sync.spool import Spool
 from gzsync.sync.watermark import Start, starting_point
 
@@ -127,7 +132,10 @@ async def spool_view(
             if item.key in retry and item.rev < retry[item.key]:
                 settles[item.key] = retry[item.key]
 
-    read = await ctx.galaxy.read_view(view, conditions, keep)
+    what = f"the Galaxy view {view}"
+    read = await within_budget(
+        ctx.budget, stream, what, partial(ctx.galaxy.read_view, view, conditions, keep)
+    )
     spool.flush()
     gone = spool.missing(stream, retry.keys())
     if gone and conditions:
@@ -142,7 +150,9 @@ async def spool_view(
                     settles[item.key] = lost[item.key]
 
         below = [Condition(rev_column, Op.LessOrEqual, int(floor))]
-        read += await ctx.galaxy.read_view(view, below, find)
+        read += await within_budget(
+            ctx.budget, stream, what, partial(ctx.galaxy.read_view, view, below, find)
+        )
         spool.flush()
         gone = spool.missing(stream, gone)
     if dependent is not None:

@@ -18,13 +18,16 @@ Two things an incremental read cannot see:
   what writes the affiliate). `--since-rev 0` reads everything anyway; it counts as one.
 
 The run counter lives in the state store (`kv`), so a lost store makes the next run a full
-one; a full read that stops at the time budget is done again by the next run.
+one; a full read that stops at the time budget is done again by the next run. Its reads
+(Galaxy's views, the COQL pages) are inside the budget too: one the budget cuts short is
+abandoned and the run ends `partial` (:mod:`gzsync.sync.read_budget`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from gzsync.mapping.records import Mapped
@@ -33,6 +36,7 @@ from gzsync.streams import CUSTOMERS
 from gzsync.sync.context import RunContext
 from gzsync.sync.linking import card_holders_of, link_affiliates
 from gzsync.sync.lookahead import chunked
+from gzsync.sync.read_budget import within_budget
 from gzsync.sync.spool import Spool, ZohoRecord
 from gzsync.zoho import coql
 
@@ -79,12 +83,18 @@ async def read_zoho(
     key_field: str,
     fields: tuple[str, ...] = (),
     link_field: str | None = None,
+    stream: str = CUSTOMERS.name,
 ) -> int:
-    """One COQL pass over `module` into the spool: key, id, Rev_Number and `fields`."""
+    """One COQL pass over `module` into the spool: key, id, Rev_Number and `fields`.
+
+    Page by page inside the time budget: a pass the budget cuts short is abandoned
+    (ReadOutOfBudget for `stream`, :mod:`gzsync.sync.read_budget`)."""
+    what = f"Zoho's {module} for a full read"
     selected = ("Rev_Number", *fields, *((link_field,) if link_field else ()))
     after, total = 0, 0
     while True:
-        rows = await ctx.zoho.coql(page_query(module, key_field, selected, after))
+        query = page_query(module, key_field, selected, after)
+        rows = await within_budget(ctx.budget, stream, what, partial(ctx.zoho.coql, query))
         records = [_record(row, key_field, fields, link_field) for row in rows]
         spool.add_zoho(module, [r for r in records if r is not None])
         total += len(rows)

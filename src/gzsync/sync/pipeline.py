@@ -37,6 +37,7 @@ from gzsync.sync.ledger_news import LedgerNews, ledger_news
 from gzsync.sync.options import RunOptions
 from gzsync.sync.progress import NoProgress, ProgressSink
 from gzsync.sync.quotes import read_quotes, write_quotes
+from gzsync.sync.read_budget import ReadOutOfBudget, stopped_reading
 from gzsync.sync.report import RunReport
 from gzsync.sync.rules_upgrade import reevaluate_rejected
 from gzsync.sync.spool import Spool
@@ -129,7 +130,10 @@ async def _run(
             reevaluate_rejected(store, ctx.rules)
             await look_before_writing(store, zoho)  # after a credit stop (issue 15)
             with Spool() as spool:
-                await _phases(ctx, spool)
+                try:
+                    await _phases(ctx, spool)
+                except ReadOutOfBudget as exc:  # issue 15: reads inside the budget
+                    stopped_reading(report, exc)  # partial, exit 0; nothing of it kept
             if not options.dry_run:
                 remember(gate, store)
         except ZohoCreditsExhausted as exc:

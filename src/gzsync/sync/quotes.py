@@ -85,6 +85,7 @@ from gzsync.sync.fetch import retry_set, stream_start
 from gzsync.sync.lookahead import cancel_pending
 from gzsync.sync.products import HASHES as PRODUCT_HASHES
 from gzsync.sync.products import ProductSync
+from gzsync.sync.read_budget import within_budget
 from gzsync.sync.unchanged import incremental_skip
 from gzsync.sync.watermark import Start, pin_start
 from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOptions, WriteRun
@@ -146,12 +147,18 @@ async def read_quotes(ctx: RunContext) -> OfferRead:
             if known is None or known.rev <= item.rev:
                 rows[item.key] = item
 
-    read = await read_offers(
-        ctx.galaxy,
-        keep,
-        view=settings.galaxy_offers_view,
-        entity=settings.galaxy_offers_entity,
-        after=after,
+    read = await within_budget(  # issue 15: reads inside the time budget
+        ctx.budget,
+        STREAM,
+        f"the Galaxy offers view {settings.galaxy_offers_view}",
+        partial(
+            read_offers,
+            ctx.galaxy,
+            keep,
+            view=settings.galaxy_offers_view,
+            entity=settings.galaxy_offers_entity,
+            after=after,
+        ),
     )
     lost = set(retry) - rows.keys()
     if lost and after is not None:
@@ -162,13 +169,19 @@ async def read_quotes(ctx: RunContext) -> OfferRead:
             if item.key in lost and (known is None or known.rev <= item.rev):
                 rows[item.key] = item
 
-        found = await read_offers_by_id(
-            ctx.galaxy,
-            sorted(lost),
-            find,
-            view=settings.galaxy_offers_view,
-            entity=settings.galaxy_offers_entity,
-            concurrency=settings.galaxy_concurrency,
+        found = await within_budget(
+            ctx.budget,
+            STREAM,
+            f"retried offers by key in {settings.galaxy_offers_view}",
+            partial(
+                read_offers_by_id,
+                ctx.galaxy,
+                sorted(lost),
+                find,
+                view=settings.galaxy_offers_view,
+                entity=settings.galaxy_offers_entity,
+                concurrency=settings.galaxy_concurrency,
+            ),
         )
         read += len(found)
     settles = {k: retry[k] for k, item in rows.items() if k in retry and item.rev < retry[k]}
@@ -280,11 +293,17 @@ async def _prepare(
     unchanged: _Unchanged | None,
 ) -> _Block:
     quotes = [o for o in block if isinstance(o, MappedQuote)]
-    lines = await read_offer_lines(
-        ctx.galaxy,
-        [q.galaxy_id for q in quotes],
-        guid=ctx.settings.galaxy_offer_lines_view,
-        concurrency=ctx.settings.galaxy_concurrency,
+    lines = await within_budget(  # issue 15: a spent budget reads no more lines
+        ctx.budget,
+        STREAM,
+        "offer lines from Galaxy",
+        partial(
+            read_offer_lines,
+            ctx.galaxy,
+            [q.galaxy_id for q in quotes],
+            guid=ctx.settings.galaxy_offer_lines_view,
+            concurrency=ctx.settings.galaxy_concurrency,
+        ),
     )
     mapped: dict[str, list[MappedLine | Rejected]] = {
         q.key: map_lines(lines.lines[q.galaxy_id], taxes)
