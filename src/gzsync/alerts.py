@@ -2,12 +2,15 @@
 
 `ALERT_URLS` holds Apprise URLs separated by commas or spaces (`mailtos://...`,
 `slack://...`, `msteams://...`, `json://host/path` for a generic JSON webhook such as Zoho
-Cliq's incoming webhook). Four conditions are watched:
+Cliq's incoming webhook). Five conditions are watched:
 
 - **run_aborted**: the newest finished run aborted (a service down, credentials refused);
 - **new_failures**: the newest finished run added records to the ledger as `rejected`,
   `refused` or `failed` (entries first seen while it ran; `waiting_parent` is not a failure);
 - **ledger_growth**: the ledger grew in each of the last `ALERT_LEDGER_GROWTH_RUNS` runs;
+- **read_stuck**: the last `STUCK_RUNS` (3) runs all stopped `partial` while reading the same
+  view (issue 15: a read that does not fit in the time budget is abandoned, exit 0, and would
+  otherwise be abandoned run after run with nobody told);
 - **stale**: no run has succeeded for `ALERT_STALE_AFTER` (default 6h). "Succeeded" means
   finished without aborting (`success`, `partial` or `incomplete`): an old rejected row in
   the ledger does not make the sync stale, a sync that cannot run does.
@@ -49,11 +52,15 @@ STATE_KEY = "alerts:sent"
 SUCCEEDED = frozenset({"success", "partial", "incomplete"})
 FAILURE_KINDS = frozenset({"rejected", "refused", "failed"})
 HISTORY = 50
+#: runs in a row cut while reading the same view before `read_stuck` alerts
+STUCK_RUNS = 3
+#: how the message of a run whose read was cut at the time budget begins (sync.read_budget)
+_READ_CUT = "stopped at the time budget while reading "
 
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    condition: str  # run_aborted | new_failures | ledger_growth | stale
+    condition: str  # run_aborted | new_failures | ledger_growth | read_stuck | stale
     fingerprint: str
     title: str
     body: str
@@ -149,6 +156,9 @@ def active_conditions(
                     + ".",
                 )
             )
+        stuck = _read_stuck(finished, console_url)
+        if stuck is not None:
+            out.append(stuck)
     last_ok = next((r for r in finished if r.status in SUCCEEDED), None)
     if last_ok is not None:
         since = last_ok.finished_at or last_ok.started_at
@@ -172,6 +182,33 @@ def active_conditions(
             )
         )
     return out
+
+
+def _read_stuck(finished: Sequence[RunRecord], console_url: str | None) -> Alert | None:
+    """The newest runs all abandoned the same read at the time budget (newest first)."""
+    message = str(finished[0].report.get("message") or "")
+    if finished[0].status != "partial" or not message.startswith(_READ_CUT):
+        return None
+    streak = 0
+    while (
+        streak < len(finished)
+        and finished[streak].status == "partial"
+        and finished[streak].report.get("message") == message
+    ):
+        streak += 1
+    if streak < STUCK_RUNS:
+        return None
+    what = message.removeprefix(_READ_CUT).split(";", 1)[0]
+    return Alert(
+        "read_stuck",
+        finished[streak - 1].run_id,
+        f"gzsync: {streak} runs in a row could not finish reading {what}",
+        f"The last {streak} runs stopped at the time budget while reading {what}: that read"
+        " does not fit in the time a run has, so the stream behind it makes no progress."
+        " Give the runs more time (`--max-duration` / `MAX_DURATION`, the Catalyst function's"
+        " timeout) or run that read once where no platform limit applies (`gzsync run`"
+        " on a host). Nothing is lost. More: `gzsync status`" + _where(console_url, "/") + ".",
+    )
 
 
 def new_failures_of_latest(store: StateStore, runs: Sequence[RunRecord]) -> dict[str, int]:

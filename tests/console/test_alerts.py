@@ -20,6 +20,7 @@ from gzsync.config import Settings
 from gzsync.sandbox.serve import ServedApp
 from gzsync.state.sqlite import SqliteStore, open_sqlite_store
 from gzsync.state.store import RunRecord
+from gzsync.sync.read_budget import ReadOutOfBudget
 
 HOUR = 3600.0
 
@@ -71,6 +72,23 @@ def test_stale_when_no_success_for_the_window() -> None:
     assert _conditions([], now=now) == {}
     partial = _run(3, "partial", at=now - HOUR)
     assert _conditions([partial, ok], now=now) == {}  # a partial run moved the sync on
+
+
+def test_a_read_cut_at_the_budget_run_after_run_alerts_once_per_streak() -> None:
+    cut = ReadOutOfBudget("customers", "the Galaxy view zh_Customers_fin").message
+    other = ReadOutOfBudget("quotes", "offer lines from Galaxy").message
+    streak = [_run(n, "partial", message=cut) for n in (5, 4, 3)]
+    assert _conditions(streak[:2]) == {}  # two in a row: a slow day, not yet stuck
+    assert _conditions(streak) == {"read_stuck": "r3"}
+    assert _conditions([_run(6, "partial", message=cut), *streak]) == {"read_stuck": "r3"}
+    assert _conditions([_run(6, "success"), *streak]) == {}  # it got through: cleared
+    mixed = [streak[0], _run(4, "partial", message=other), streak[2]]
+    assert _conditions(mixed) == {}  # different reads: each one progressed
+    budget = "stopped at the time budget; the next run carries on"  # between batches: progress
+    assert _conditions([_run(n, "partial", message=budget) for n in (5, 4, 3)]) == {}
+    (alert,) = active_conditions(streak, {}, now=10_000.0, stale_after_s=6 * HOUR, growth_runs=3)
+    assert "the Galaxy view zh_Customers_fin" in alert.title
+    assert "MAX_DURATION" in alert.body
 
 
 def test_new_failures_name_the_run_and_where_to_look() -> None:

@@ -19,8 +19,9 @@ from it this run; what was written before (another stream, earlier blocks of off
 committed as usual, the watermark only covers what was committed, and the next run reads
 again from the same place. The run ends `partial` (exit 0), like any budget stop, with a
 message naming the read. A read that can never finish inside the budget makes no progress:
-the operator sees the same `partial` message run after run and raises the budget (or runs
-that first load where no platform limit applies).
+the operator sees the same `partial` message run after run, and after three in a row the
+`read_stuck` alert (:mod:`gzsync.alerts`), and raises the budget (or runs that first load
+where no platform limit applies).
 """
 
 from __future__ import annotations
