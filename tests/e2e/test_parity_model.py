@@ -25,7 +25,14 @@ from gzsync.mapping.records import Mapped, map_affiliate, map_contact, map_custo
 from gzsync.mapping.rules import MappingRules
 from gzsync.sandbox.expected import expect_affiliate, expect_contact, expect_customer
 from gzsync.sandbox.expected_quotes import expect_lines, expect_offer, tax_table
-from gzsync.sandbox.expected_values import LEFT_OUT, parse_amount, read_number
+from gzsync.sandbox.expected_values import (
+    LEFT_OUT,
+    cut_on_word,
+    parse_amount,
+    read_email,
+    read_number,
+    read_phone,
+)
 from gzsync.sandbox.parity import _expected_links
 from gzsync.sync import linking
 from gzsync.sync.linking import link_affiliates
@@ -206,6 +213,54 @@ def test_the_model_reads_greek_and_english_renderings(
 def test_number_decimal_and_what_is_no_number(text: str, comma: Any, dot: Any) -> None:
     assert read_number(text, "comma") == comma
     assert read_number(text, "dot") == dot
+
+
+@given(st.text(alphabet="ab Α\t", max_size=60), st.integers(1, 40))
+def test_a_cut_keeps_whole_words_when_it_can(text: str, limit: int) -> None:
+    cut = cut_on_word(text, limit)
+    assert len(cut) <= limit
+    assert text.startswith(cut)
+    if len(text) > limit:
+        assert cut == cut.rstrip()
+        after = text[len(cut) :]
+        # the cut ends at a blank, or inside the first word (nothing before it to keep)
+        inside_first_word = not any(c.isspace() for c in cut.lstrip())
+        assert not after or after[0].isspace() or inside_first_word
+
+
+@pytest.mark.parametrize(
+    ("cell", "want"),
+    [
+        ("  maria.p@example.gr ", "maria.p@example.gr"),
+        ("μαρία@παράδειγμα.ελ", "μαρία@παράδειγμα.ελ"),  # Unicode letters (CRM API §7)
+        ("a@b.c", LEFT_OUT),  # a one-letter TLD
+        ("a..b@example.gr", LEFT_OUT),
+        ("a@-x.gr", LEFT_OUT),
+        ("a@example.g1", LEFT_OUT),
+        ("@example.gr", LEFT_OUT),
+        ("a" * 95 + "@ex.gr", LEFT_OUT),  # over 100 characters: never cut
+        ("", None),
+    ],
+)
+def test_e_mails(cell: str, want: Any) -> None:
+    assert read_email(cell) == want
+
+
+@pytest.mark.parametrize(
+    ("cell", "want"),
+    [
+        ("+30 (210) 123-4567", "+302101234567"),
+        ("210.123.4567", "2101234567"),
+        (2101234567, "2101234567"),
+        ("210 123", LEFT_OUT),  # 6 digits
+        ("2101234567 ext 12", LEFT_OUT),
+        ("1234567890123456", LEFT_OUT),  # 16 digits
+        (" - ", None),  # only separators: empty
+        (True, LEFT_OUT),
+    ],
+)
+def test_phones(cell: Any, want: Any) -> None:
+    assert read_phone(cell) == want
 
 
 # -- linking -----------------------------------------------------------------------------------
