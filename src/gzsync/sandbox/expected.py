@@ -138,6 +138,8 @@ def _fill(
 
 def has_card(cell: Any) -> bool:
     """A member card number: any non-empty text or finite number (not a boolean)."""
+    if isinstance(cell, str):
+        return bool(cell.strip())  # SPEC §1: non-empty (it is never sent, only tested)
     return isinstance(read_text(cell), str)
 
 
