@@ -2,20 +2,17 @@
 
 Computes what Zoho *should* contain from the Galaxy sandbox's rows and compares it with
 every record the Zoho sandbox stores: nothing missing, nothing duplicated, nothing extra,
-every mapped field equal, every link pointing at the right record.
+every field equal, every link pointing at the right record.
 
-The links and the value comparison are this module's own model (`_expected_links`,
-`_same`), written apart from the sync's `linking` and `fullread`, so a linking regression
-cannot hide in both (tested by breaking the sync's linking on purpose). The field values
-come from the sync's mapping (`gzsync.mapping.records`), and are cross-checked by a small
-model of its own (`_PLAIN_FIELDS`): every Zoho field whose Galaxy column holds a *plain*
-value (trimmed short text, an integer or a float, a plain numeral) must hold that value, so
-a mapping that reads the wrong column, or loses a field, fails the check even though the
-expected payload came from that same mapping (tested by breaking the table on purpose).
-Values that need normalising (decimal commas, phones, e-mails, long texts) are left to the
-mapping's own tests (issue 13, point 5: partly done).
+It checks the sync without using the sync: no import of `gzsync.mapping` or `gzsync.sync`
+(a test walks this module's imports). The expected values come from the sandbox's own
+model (:mod:`gzsync.sandbox.expected`, :mod:`gzsync.sandbox.expected_quotes`, written
+from SPEC §3 and §7 as small tables), the links from `_expected_links` (SPEC §1 step 4,
+written apart from `sync/linking.py`). A regression in the mapping or in the linking then
+fails the check instead of moving the expected values with it (tested by breaking each on
+purpose in tests/e2e/test_parity_model.py).
 
-A field the mapping left out of a record (a value that was no number, a bad phone: issue
+A field the sync leaves out of a record (a value that is no number, a bad phone: issue
 11) is not compared: Zoho keeps what it had, whatever that was. `left_out` counts them.
 
 Zoho's `Rev_Number` may be *lower* than Galaxy's revision (issue 15): a revision bump that
@@ -26,15 +23,31 @@ a higher one is a mismatch.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from gzsync.config import DEFAULT_CONTACT_COLUMNS
-from gzsync.mapping.records import Mapped, map_affiliate, map_contact, map_customer
-from gzsync.mapping.rules import DEFAULT_RULES, MappingRules
+from gzsync.sandbox.expected import (
+    CARD_COLUMN,
+    CONTACT_COLUMNS,
+    Expected,
+    expect_affiliate,
+    expect_contact,
+    expect_customer,
+)
+from gzsync.sandbox.expected_quotes import ExpectedLine, expect_lines, expect_offer, tax_table
+
+__all__ = [
+    "CARD_COLUMN",
+    "ParityReport",
+    "check_parity",
+    "check_quotes_parity",
+    "expected_accounts",
+]
+
+#: CONTACT_NAME_FALLBACK's default: where a contact without a last name gets one.
+NAME_FALLBACK = ("first_name", "email")
 
 
 @dataclass(slots=True)
@@ -47,8 +60,8 @@ class ParityReport:
     mismatched: list[str] = field(default_factory=list)  # "key.Field: zoho=... galaxy=..."
     wrong_links: list[str] = field(default_factory=list)
     checked: dict[str, int] = field(default_factory=dict)
-    left_out: int = 0  # fields the mapping left out (Zoho keeps its value): not compared
-    plain_checked: int = 0  # plain Galaxy values checked against this module's own table
+    left_out: int = 0  # fields the sync does not send (Zoho keeps its value): not compared
+    fields_checked: int = 0  # field values compared with this module's own model
 
     @property
     def ok(self) -> bool:
@@ -75,118 +88,47 @@ class ParityReport:
 def expected_accounts(
     customers: Iterable[Mapping[str, Any]],
     affiliate_rows: Iterable[Mapping[str, Any]],
-    rules: MappingRules = DEFAULT_RULES,
-    raw: dict[str, Mapping[str, Any]] | None = None,
-) -> tuple[dict[str, Mapped], dict[str, Mapped], dict[str, str]]:
-    """(customers by key, affiliates by key, customer key -> affiliate key) Galaxy implies."""
-    by_key: dict[str, Mapped] = {}
-    card: dict[str, bool] = {}
+    number_decimal: str = "comma",
+) -> tuple[dict[str, Expected], dict[str, Expected], dict[str, str]]:
+    """(customers by key, affiliates by key, customer key -> affiliate key) Galaxy implies.
+
+    A key held by several customer rows: the highest revision, the first of equal ones."""
+    by_key: dict[str, Expected] = {}
     for row in customers:
-        item = map_customer(row, rules)
-        if isinstance(item, Mapped) and (item.key not in by_key or by_key[item.key].rev < item.rev):
+        item = expect_customer(row, number_decimal)
+        if item is not None and (item.key not in by_key or by_key[item.key].rev < item.rev):
             by_key[item.key] = item
-            card[item.key] = _has_card(row.get(CARD_COLUMN))
-            if raw is not None:
-                raw[item.key] = row
-    mapped_affiliates = [
-        a for a in (map_affiliate(row, rules) for row in affiliate_rows) if isinstance(a, Mapped)
-    ]
     holders: dict[int, list[str]] = {}
     for key, item in by_key.items():
-        if card[key] and item.rev > 0:
+        if item.card_holder:
             holders.setdefault(item.rev, []).append(key)
-    affiliates, links = _expected_links(holders, mapped_affiliates)
+    rows = (expect_affiliate(row) for row in affiliate_rows)
+    affiliates, links = _expected_links(holders, [a for a in rows if a is not None])
     return by_key, affiliates, links
 
 
-#: The customers view's member card column: a customer with one (and a revision > 0) is a
-#: card holder, whose affiliates carry its revision (SPEC §1 step 4).
-CARD_COLUMN = "ZH_CUSTOMERS_MEMBER_CARDNO"
+class _Linkable(Protocol):
+    """What linking reads of an affiliate row (this model's Expected, or a test's stand-in)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def rev(self) -> int: ...
+    @property
+    def parent_key(self) -> str | None: ...
 
 
-#: Zoho field <- Galaxy column, per module, written here apart from mapping/tables.py
-#: (SPEC §3): what `_check_plain` holds Zoho to wherever the column's value is plain.
-_PLAIN_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "customers": (
-        ("Account_Name", "TRDRNAME", "text"),
-        ("Account_AFM", "TIN", "text"),
-        ("Billing_Street", "TRDSSTREET", "text"),
-        ("Shipping_Street", "TRDSSTREET", "text"),
-        ("Billing_State", "PREFDESCR", "text"),
-        ("Shipping_State", "PREFDESCR", "text"),
-        ("Billing_Country", "CNTRCODE", "text"),
-        ("Shipping_Country", "CNTRCODE", "text"),
-        ("Industry", "CAT_EPAGG", "text"),
-        ("Account_Category", "CATEGDISCOUNT", "text"),
-        ("Credit_Limit", "BALANCE", "number"),
-        ("Open_Balance", "MAXBALANCE", "number"),
-        ("Watt", "WATT_CY", "number"),
-        ("Turnover_YTD", "TURNOVER_YTD", "number"),
-        ("Turnover_LTD", "TURNOVER_LTD", "number"),
-        ("Turnover_LY", "TURVOVER_LY", "number"),
-        ("SALESNAME", "SALESNAME", "text"),
-    ),
-    "contacts": (
-        ("Last_Name", "LASTNAME", "text"),
-        ("Title", "JOBTITLE", "text"),
-    ),
-}
-_PLAIN_NUMERAL = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,6})?")
-#: texts up to this long are below every field's limit: never cut
-_PLAIN_TEXT_MAX = 40
-
-
-def _plain(value: Any, kind: str) -> tuple[bool, Any]:
-    """(True, what Zoho must hold) for a value no normalising can change; else (False, _).
-    A `number` field takes numbers and numerals only (a placeholder text is dropped)."""
-    if isinstance(value, bool) or value is None:
-        return False, None
-    if isinstance(value, int):
-        return abs(value) < 10**12, value
-    if isinstance(value, float):
-        return value == value and abs(value) < 1e12, value
-    if not isinstance(value, str) or value != value.strip() or not value:
-        return False, None
-    if _PLAIN_NUMERAL.fullmatch(value):
-        return True, float(value)
-    if kind == "number":
-        return False, None
-    plain = len(value) <= _PLAIN_TEXT_MAX and value.isprintable() and "," not in value
-    return plain and not any(c.isdigit() for c in value), value
-
-
-def _check_plain(
-    report: ParityReport, entity: str, key: str, row: Mapping[str, Any], record: Mapping[str, Any]
-) -> None:
-    """Zoho holds every plain Galaxy value where this module's own table says it goes."""
-    for zoho_field, column, kind in _PLAIN_FIELDS[entity]:
-        plain, want = _plain(row.get(column), kind)
-        if not plain:
-            continue
-        report.plain_checked += 1
-        got = record.get(zoho_field)
-        if not _same(got, want):
-            report.mismatched.append(f"{key}.{zoho_field}: zoho={got!r:.40} {column}={want!r:.40}")
-
-
-def _has_card(value: Any) -> bool:
-    if isinstance(value, bool) or value is None:
-        return False
-    if isinstance(value, str):
-        return bool(value.strip())
-    if isinstance(value, float):
-        return value == value and value not in (float("inf"), float("-inf"))
-    return isinstance(value, int)
+_T = TypeVar("_T", bound=_Linkable)
 
 
 def _expected_links(
-    holders: Mapping[int, list[str]], affiliates: Iterable[Mapped]
-) -> tuple[dict[str, Mapped], dict[str, str]]:
+    holders: Mapping[int, list[str]], affiliates: Iterable[_T]
+) -> tuple[dict[str, _T], dict[str, str]]:
     """SPEC §1 step 4, modelled here on its own: an affiliate row belongs to the card holder
     of its revision (the one its AFFILIATES_CUST_TRDRID names when several share it; none
     when it names none of them); each affiliate once, from its highest revision (the first
     row of equal ones); a card holder links the smallest affiliate key of its rows."""
-    expected: dict[str, Mapped] = {}
+    expected: dict[str, _T] = {}
     owned: dict[str, set[str]] = {}
     for row in affiliates:
         at = holders.get(row.rev)
@@ -219,13 +161,17 @@ def check_parity(
     galaxy_contacts: Iterable[Mapping[str, Any]] | None,
     zoho_accounts: Iterable[Mapping[str, Any]],
     zoho_contacts: Iterable[Mapping[str, Any]] | None,
-    rules: MappingRules = DEFAULT_RULES,
+    number_decimal: str = "comma",
+    name_fallback: Sequence[str] = NAME_FALLBACK,
+    contact_columns: Mapping[str, str] = CONTACT_COLUMNS,
 ) -> ParityReport:
-    """Compare the Zoho sandbox's records with what the Galaxy sandbox's rows imply."""
+    """Compare the Zoho sandbox's records with what the Galaxy sandbox's rows imply.
+
+    `number_decimal`, `name_fallback` and `contact_columns` are the sync's settings
+    (NUMBER_DECIMAL, CONTACT_NAME_FALLBACK, GALAXY_CONTACT_COLUMNS) the model must follow."""
     report = ParityReport()
-    raw: dict[str, Mapping[str, Any]] = {}
     customers, affiliates, links = expected_accounts(
-        galaxy_customers, galaxy_affiliates, rules, raw
+        galaxy_customers, galaxy_affiliates, number_decimal
     )
     accounts = list(zoho_accounts)
     counts = Counter(str(r.get("Trader_ID")) for r in accounts)
@@ -236,8 +182,7 @@ def check_parity(
         if record is None:
             report.missing.append(f"Account {key}")
             continue
-        _compare(report, key, item.payload, record)
-        _check_plain(report, "customers", key, raw[key], record)
+        _compare(report, key, item.fields, record)
         want = links.get(key)
         got = _lookup_id(record.get("Affiliate_To"))
         want_id = None if want is None else _record_id(zoho_by_key.get(want))
@@ -248,33 +193,40 @@ def check_parity(
         if record is None:
             report.missing.append(f"affiliate Account {key}")
         elif key not in customers:
-            _compare(report, key, item.payload, record)
+            _compare(report, key, item.fields, record)
     expected_keys = customers.keys() | affiliates.keys()
     report.unexpected.extend(sorted(k for k in zoho_by_key if k not in expected_keys))
     report.checked["customers"] = len(customers)
-    report.left_out += sum(_left_out(m) for m in (*customers.values(), *affiliates.values()))
+    report.left_out += sum(len(m.left_out) for m in (*customers.values(), *affiliates.values()))
     report.checked["affiliates"] = len(affiliates)
     if galaxy_contacts is not None and zoho_contacts is not None:
-        _check_contacts(report, galaxy_contacts, zoho_contacts, customers, zoho_by_key, rules)
+        contacts = _expected_contacts(galaxy_contacts, customers, contact_columns, name_fallback)
+        _check_contacts(report, contacts, zoho_contacts, zoho_by_key)
     return report
+
+
+def _expected_contacts(
+    rows: Iterable[Mapping[str, Any]],
+    customers: Mapping[str, Expected],
+    columns: Mapping[str, str],
+    name_fallback: Sequence[str],
+) -> dict[str, Expected]:
+    """The contacts Zoho must hold: valid ones whose customer is a valid one (the others
+    wait for it); a key held by several rows: the last row."""
+    expected: dict[str, Expected] = {}
+    for row in rows:
+        item = expect_contact(row, columns, name_fallback)
+        if item is not None and item.parent_key in customers:
+            expected[item.key] = item
+    return expected
 
 
 def _check_contacts(
     report: ParityReport,
-    galaxy_contacts: Iterable[Mapping[str, Any]],
+    expected: Mapping[str, Expected],
     zoho_contacts: Iterable[Mapping[str, Any]],
-    customers: Mapping[str, Mapped],
     zoho_accounts: Mapping[str, Mapping[str, Any]],
-    rules: MappingRules = DEFAULT_RULES,
 ) -> None:
-    expected: dict[str, Mapped] = {}
-    raw: dict[str, Mapping[str, Any]] = {}
-    for row in galaxy_contacts:
-        item = map_contact(row, DEFAULT_CONTACT_COLUMNS, rules)
-        # a contact is expected only when its customer is a valid one (else it waits)
-        if isinstance(item, Mapped) and item.parent_key in customers:
-            expected[item.key] = item
-            raw[item.key] = row
     records = list(zoho_contacts)
     counts = Counter(str(r.get("Galaxy_Contact_ID")) for r in records)
     report.duplicated.extend(sorted(f"contact {k}" for k, n in counts.items() if n > 1))
@@ -284,34 +236,29 @@ def _check_contacts(
         if record is None:
             report.missing.append(f"Contact {key}")
             continue
-        _compare(report, key, item.payload, record)
-        _check_plain(report, "contacts", key, raw[key], record)
+        _compare(report, key, item.fields, record)
         want = _record_id(zoho_accounts.get(item.parent_key or ""))
         got = _lookup_id(record.get("Account_Name"))
         if got != want:
             report.wrong_links.append(f"contact {key}.Account_Name: zoho={got} want={want}")
     report.unexpected.extend(sorted(f"contact {k}" for k in by_key if k not in expected))
     report.checked["contacts"] = len(expected)
-    report.left_out += sum(_left_out(m) for m in expected.values())
+    report.left_out += sum(len(m.left_out) for m in expected.values())
 
 
 def _compare(
-    report: ParityReport, key: str, payload: Mapping[str, Any], record: Mapping[str, Any]
+    report: ParityReport, key: str, fields: Mapping[str, Any], record: Mapping[str, Any]
 ) -> None:
-    # A field left out of the payload is not in it: Zoho keeps its own value there.
-    for name, want in payload.items():
+    # A field left out of `fields` is not sent: Zoho keeps its own value there.
+    report.fields_checked += len(fields)
+    for name, want in fields.items():
         got = record.get(name)
+        if got == want and type(got) is type(want):
+            continue  # the common case, first
         if name == "Rev_Number" and _lags(got, want):
             continue  # unchanged since Zoho's revision: not re-sent (see the module)
         if not _same(got, want):
             report.mismatched.append(f"{key}.{name}: zoho={got!r:.40} galaxy={want!r:.40}")
-
-
-def _left_out(item: Mapped) -> int:
-    """Fields of `item` the mapping left out (its warnings name them)."""
-    return len(
-        {w.field for w in item.warnings if w.field not in item.payload} - {"AFFILIATES_CUST_TRDRID"}
-    )
 
 
 def _lookup_id(value: Any) -> str | None:
@@ -346,17 +293,16 @@ def check_quotes_parity(
 ) -> ParityReport:
     """Zoho's Quotes (as `/__sandbox/records/Quotes` shows them, rows included) against
     Galaxy's offers: every offer whose Account is in Zoho (found by `TRDRID`, else by a TIN
-    only one Account holds) and whose lines all map has exactly one quote, on that Account,
-    with exactly its lines in Galaxy's order (product code, quantity, price, discount,
-    tax names). Offers of unknown customers are expected absent (`checked["waiting"]`)."""
-    from gzsync.mapping.line_items import same_line
-    from gzsync.mapping.quotes import MappedLine, MappedQuote, TaxTable, map_lines, map_offer
-
+    only one Account holds) and whose lines all can be sent has exactly one quote, on that
+    Account, with the header fields of the model and exactly its lines in Galaxy's order
+    (product code, quantity, price, discount, description, tax names). Offers of unknown
+    customers are expected absent (`checked["waiting"]`)."""
     report = ParityReport()
-    taxes = TaxTable(tax_names)
+    taxes = tax_table(tax_names)
     lines_of: dict[str, list[Mapping[str, Any]]] = {}
     for galaxy_line in galaxy_lines:
         lines_of.setdefault(str(galaxy_line.get("DOC_ID")), []).append(galaxy_line)
+    zoho_accounts = list(zoho_accounts)
     by_trdrid = {str(a.get("Trader_ID")): str(a["id"]) for a in zoho_accounts}
     by_tin: dict[str, list[str]] = {}
     for account in zoho_accounts:
@@ -368,42 +314,82 @@ def check_quotes_parity(
     expected: set[str] = set()
     waiting = 0
     for offer in galaxy_offers:
-        mapped = map_offer(offer)
-        if not isinstance(mapped, MappedQuote):
+        want = expect_offer(offer)
+        if want is None:
             continue
-        lines = map_lines(lines_of.get(mapped.galaxy_id, []), taxes)
-        if mapped.account_trdrid:
-            found = by_trdrid.get(mapped.account_trdrid)
+        lines = expect_lines(lines_of.get(want.galaxy_id, []), taxes)
+        if want.trdrid:
+            found = by_trdrid.get(want.trdrid)
             accounts = [found] if found else []
         else:
-            accounts = by_tin.get(mapped.account_tin or "", [])
-        good = [line for line in lines if isinstance(line, MappedLine)]
-        if len(accounts) != 1 or not good or len(good) != len(lines):
+            accounts = by_tin.get(want.tin or "", [])
+        if len(accounts) != 1 or not lines:
             waiting += 1
             continue
-        expected.add(mapped.key)
-        quotes = held.get(mapped.key, [])
+        expected.add(want.key)
+        quotes = held.get(want.key, [])
         if not quotes:
-            report.missing.append(f"Quotes:{mapped.key}")
+            report.missing.append(f"Quotes:{want.key}")
             continue
         if len(quotes) > 1:
-            report.duplicated.append(f"Quotes:{mapped.key}")
+            report.duplicated.append(f"Quotes:{want.key}")
         quote = quotes[0]
         if _lookup_id(quote.get("Account_Name")) != accounts[0]:
-            report.wrong_links.append(f"Quotes:{mapped.key}.Account_Name")
-        rows = [r for r in quote.get("Quoted_Items") or [] if isinstance(r, Mapping)]
-        if len(rows) != len(good):
-            report.mismatched.append(
-                f"Quotes:{mapped.key}.Quoted_Items: zoho={len(rows)} rows galaxy={len(good)}"
-            )
-            continue
-        for n, (line, row) in enumerate(zip(good, rows, strict=True), start=1):
-            product = row.get("Product_Name") or {}
-            code = product.get("Product_Code") if isinstance(product, Mapping) else None
-            desired = {**line.item, "Product_Name": product}
-            if code != line.product_code or not same_line(desired, row):
-                report.mismatched.append(f"Quotes:{mapped.key}.Quoted_Items[{n}]")
+            report.wrong_links.append(f"Quotes:{want.key}.Account_Name")
+        _compare(report, f"Quotes:{want.key}", want.header, quote)
+        report.left_out += len(want.left_out)
+        _compare_lines(report, want.key, lines, quote.get("Quoted_Items"))
     report.unexpected.extend(f"Quotes:{k}" for k in sorted(held.keys() - expected))
     report.checked["quotes"] = len(expected)
     report.checked["waiting"] = waiting
     return report
+
+
+def _compare_lines(
+    report: ParityReport, key: str, lines: Sequence[ExpectedLine], items: Any
+) -> None:
+    """The quote's `Quoted_Items` are exactly `lines`, in order (numbers to the cent)."""
+    rows = [r for r in items or [] if isinstance(r, Mapping)]
+    if len(rows) != len(lines):
+        report.mismatched.append(
+            f"Quotes:{key}.Quoted_Items: zoho={len(rows)} rows galaxy={len(lines)}"
+        )
+        return
+    for n, (line, row) in enumerate(zip(lines, rows, strict=True), start=1):
+        product = row.get("Product_Name")
+        code = product.get("Product_Code") if isinstance(product, Mapping) else None
+        wrong = [] if code == line.code else [f"Product_Code={code!r:.30} galaxy={line.code!r}"]
+        for name, want in (
+            ("Quantity", line.quantity),
+            ("List_Price", line.price),
+            ("Discount", line.discount),
+        ):
+            if _cents(row.get(name)) != _cents(want):
+                wrong.append(f"{name}={row.get(name)!r:.20} galaxy={want!r}")
+        if (row.get("Description") or "") != (line.description or ""):
+            wrong.append(f"Description={row.get('Description')!r:.30}")
+        if _taxes(row.get("Line_Tax")) != sorted((n, round(p, 2)) for n, p in line.taxes):
+            wrong.append(f"Line_Tax={row.get('Line_Tax')!r:.60} galaxy={list(line.taxes)}")
+        report.fields_checked += 6
+        if wrong:
+            report.mismatched.append(f"Quotes:{key}.Quoted_Items[{n}]: {'; '.join(wrong)}")
+
+
+def _cents(value: Any) -> int | None:
+    """A number to the cent (what Zoho keeps of a line's amounts), None when no number."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return round(float(value) * 100)
+    except (TypeError, ValueError):
+        return None
+
+
+def _taxes(value: Any) -> list[tuple[str, float | None]]:
+    """A `Line_Tax` array as sorted (name, percentage) pairs."""
+    pairs: list[tuple[str, float | None]] = []
+    for tax in value if isinstance(value, list) else []:
+        if isinstance(tax, Mapping):
+            cents = _cents(tax.get("percentage"))
+            pairs.append((str(tax.get("name") or ""), None if cents is None else cents / 100))
+    return sorted(pairs)
