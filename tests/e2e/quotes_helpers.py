@@ -46,6 +46,7 @@ def quotes_parity(env: Env) -> ParityReport:
         zoho_quotes=zoho_records(env, "Quotes"),
         zoho_accounts=env.zoho.records("Accounts"),
         tax_names=env.settings.zoho_tax_names,
+        number_decimal=env.settings.number_decimal,
     )
 
 

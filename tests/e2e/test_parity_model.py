@@ -156,6 +156,28 @@ def test_offer_golden() -> None:
     assert synced == golden.QUOTE_LINES
 
 
+@pytest.mark.parametrize("mark", ["comma", "dot"])
+def test_the_quotes_model_and_the_sync_read_numbers_alike(mark: Any) -> None:
+    offer = {**golden.OFFER, "TotalValue": "1,234"}
+    rows = [{**golden.LINES[0], "PRICE": "1,234", "QTY": "2,000", "DISCVALUE": 0}]
+    want = 1234 if mark == "dot" else 1.234
+    expected = expect_offer(offer, mark)
+    assert expected is not None
+    assert expected.header["ERP_Total_Amount"] == want
+    mapped = map_offer(offer, decimal=mark)
+    assert getattr(mapped, "payload", {}).get("ERP_Total_Amount") == want
+    lines = expect_lines(rows, tax_table(None), mark)
+    assert lines is not None
+    assert lines[0].price == want
+    synced = map_lines(rows, TaxTable(None), decimal=mark)[0]
+    assert isinstance(synced, quotes.MappedLine)
+    assert (synced.item["List_Price"], synced.item["Quantity"]) == (
+        lines[0].price,
+        lines[0].quantity,
+    )
+    assert list(lines[0].taxes) == [(t["name"], t["percentage"]) for t in synced.item["Line_Tax"]]
+
+
 def test_a_line_the_sync_cannot_send_holds_the_whole_offer() -> None:
     lines = [dict(golden.LINES[0]), {**golden.LINES[1], "QTY": "n/a"}]
     assert expect_lines(lines, tax_table(None)) is None
@@ -386,7 +408,9 @@ def _name_from_email_first(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _lines_reversed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(quotes, "_line_order", lambda row, position, column: (0, 0.0, -position))
+    monkeypatch.setattr(
+        quotes, "_line_order", lambda row, position, column, decimal="comma": (0, 0.0, -position)
+    )
 
 
 def _one_tax_for_all(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -396,8 +420,10 @@ def _one_tax_for_all(monkeypatch: pytest.MonkeyPatch) -> None:
 def _discount_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
     original = quotes.map_line
 
-    def broken(row: Any, taxes: Any, columns: Any = quotes.LINE_COLUMNS) -> Any:
-        line = original(row, taxes, columns)
+    def broken(
+        row: Any, taxes: Any, columns: Any = quotes.LINE_COLUMNS, decimal: Any = "comma"
+    ) -> Any:
+        line = original(row, taxes, columns, decimal=decimal)
         if isinstance(line, quotes.MappedLine):
             line.item["Discount"] = 0
         return line

@@ -10,6 +10,7 @@ import pytest
 from tests.e2e.helpers import Env, ledger, sync
 from tests.e2e.quotes_helpers import (
     assert_quotes_parity,
+    galaxy_get,
     galaxy_put,
     line,
     offer,
@@ -206,6 +207,7 @@ def test_parity_check_sees_duplicated_rows(env: Env) -> None:
         galaxy_lines=[line("o1", 1, "P1", 2, 10.0)],
         zoho_quotes=[q for q in quotes if q["ERP_ID_Offer"] == "O1"],
         zoho_accounts=env.zoho.records("Accounts"),
+        number_decimal=env.settings.number_decimal,
     )
     assert not result.ok
     assert result.mismatched
@@ -305,3 +307,38 @@ def test_a_dry_run_counts_quotes_and_writes_nothing(env: Env) -> None:
     again = sync(env, dry_run=True)
     assert (again.quotes.inserted, again.quotes.updated) == (0, 1)
     assert _rows(env, "O3") == [("P3", 1)]  # unchanged by the dry run
+
+
+def test_number_decimal_dot_reads_offer_lines_as_customers(env: Env) -> None:
+    # NUMBER_DECIMAL=dot: an offer line's "1,234" is 1234, as a customer's amount is
+    env.settings = env.with_settings(NUMBER_DECIMAL="dot")
+    env.galaxy.put_rows("zh_Customers_fin", [_customer("C1", 3000001)])
+    env.galaxy.put_rows("ZH_AFFILIATE", [])
+    env.galaxy.put_rows("ZH_CONTACTS", [])
+    galaxy_put(env, "zh_offers", [{**offer("o1", 5000001, trdrid="C1"), "TotalValue": "1,234"}])
+    priced = {**line("o1", 1, "P1", 1, 0.0), "PRICE": "1,234", "NETVALUE": "1,234"}
+    galaxy_put(env, "offer_lines", [{**priced, "VATVALUE": "296.16"}])
+    report = sync(env)
+    assert report.quotes.inserted == 1
+    quote = quotes_by_key(env)["O1"]
+    assert quote["Quoted_Items"][0]["List_Price"] == 1234
+    assert quote["Quoted_Items"][0]["Line_Tax"][0]["name"] == "VAT 24%"
+    assert quote["ERP_Total_Amount"] == 1234
+    assert_quotes_parity(env)  # the model follows NUMBER_DECIMAL=dot too
+    comma = check_quotes_parity(
+        galaxy_offers=galaxy_get(env, "zh_offers"),
+        galaxy_lines=galaxy_get(env, "offer_lines"),
+        zoho_quotes=zoho_records(env, "Quotes"),
+        zoho_accounts=env.zoho.records("Accounts"),
+        number_decimal="comma",
+    )
+    assert not comma.ok
+    assert any("List_Price" in m for m in comma.mismatched), comma.summary()
+    assert any("ERP_Total_Amount" in m for m in comma.mismatched), comma.summary()
+    # reconcile reads the offer and its lines as the sync did: nothing differs
+    from gzsync.reconcile import ReconcileOptions, reconcile
+
+    options = ReconcileOptions(entities=("quotes",), quote_lines="all")
+    checked = reconcile(env.settings, options)
+    assert checked.quote_lines["compared"] == 1, checked.quote_lines
+    assert checked.differences() == 0, checked.to_json()["samples"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gzsync.mapping.quotes import (
     MappedLine,
     MappedQuote,
@@ -119,3 +121,37 @@ def test_lines_ordered_by_linenum_when_present():
     rows = [line(ITEMCODE="B", LINENUM=2), line(ITEMCODE="A", LINENUM=1), line(ITEMCODE="C")]
     codes = [m.product_code for m in map_lines(rows, TaxTable()) if isinstance(m, MappedLine)]
     assert codes == ["A", "B", "C"]
+
+
+@pytest.mark.parametrize(("mark", "want", "rate"), [("comma", 1.234, 24000.0), ("dot", 1234, 24.0)])
+def test_numbers_follow_number_decimal(mark, want, rate):
+    # "1,234" is 1.234 with a decimal comma (the default), 1234 with a decimal dot, as on
+    # a customer's amounts (mapping/records.py): a line and its offer read alike.
+    row = line(QTY="1,234", PRICE="1,234", DISCVALUE="1,234", NETVALUE="1,000", VATVALUE="240")
+    mapped = map_line(row, TaxTable(), decimal=mark)
+    assert isinstance(mapped, MappedLine)
+    numbers = [mapped.item[f] for f in ("List_Price", "Quantity", "Discount")]
+    assert numbers == [want, want, want]
+    assert mapped.product["Unit_Price"] == want
+    # 240 / 1,000: 24000 % with a comma (no tax), 24 % with a dot
+    assert mapped.rate == rate
+    assert vat_rate("240", "1,000", decimal=mark) == rate
+    taxes = [{"name": "VAT 24%", "percentage": 24.0}] if mark == "dot" else []
+    assert mapped.item["Line_Tax"] == taxes
+    header = map_offer({**OFFER, "TotalValue": "1,234", "CENLAQTY": "2,000"}, decimal=mark)
+    assert isinstance(header, MappedQuote)
+    assert header.payload["ERP_Total_Amount"] == want
+    assert header.payload["Products_Quantity"] == (2000 if mark == "dot" else 2)
+
+
+def test_line_order_follows_number_decimal():
+    # LINENUM "1,500" is 1.5 with a comma (before 2), 1500 with a dot (after 2)
+    rows = [line(ITEMCODE="B", LINENUM=2), line(ITEMCODE="A", LINENUM="1,500")]
+    comma = [m.product_code for m in map_lines(rows, TaxTable()) if isinstance(m, MappedLine)]
+    dot = [
+        m.product_code
+        for m in map_lines(rows, TaxTable(), decimal="dot")
+        if isinstance(m, MappedLine)
+    ]
+    assert comma == ["A", "B"]
+    assert dot == ["B", "A"]

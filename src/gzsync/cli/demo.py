@@ -100,9 +100,14 @@ def demo_command(
             galaxy_contacts=galaxy.rows("ZH_CONTACTS"),
             zoho_accounts=zoho.records("Accounts"),
             zoho_contacts=zoho.records("Contacts"),
+            number_decimal=settings.number_decimal,
         )
         quotes = quotes_parity(
-            book, urls.zoho_api_url, zoho.records("Accounts"), settings.zoho_tax_names
+            book,
+            urls.zoho_api_url,
+            zoho.records("Accounts"),
+            settings.zoho_tax_names,
+            settings.number_decimal,
         )
         drifted = run_drift_demo(settings, galaxy, urls.zoho_api_url, quiet=True) if drift else {}
     if json_out:

@@ -31,7 +31,9 @@ def touch_offers(book: Any, count: int, seed: int) -> list[str]:
     return chosen
 
 
-def quotes_parity(book: Any, zoho_url: str, zoho_accounts: Any, taxes: Any) -> ParityReport:
+def quotes_parity(
+    book: Any, zoho_url: str, zoho_accounts: Any, taxes: Any, number_decimal: str = "comma"
+) -> ParityReport:
     """Zoho's Quotes (rows included, from the sandbox's control route) against the offers."""
     quotes = httpx.get(f"{zoho_url}/__sandbox/records/Quotes", timeout=60).json()
     return check_quotes_parity(
@@ -40,4 +42,5 @@ def quotes_parity(book: Any, zoho_url: str, zoho_accounts: Any, taxes: Any) -> P
         zoho_quotes=quotes,
         zoho_accounts=zoho_accounts,
         tax_names=taxes,
+        number_decimal=number_decimal,
     )

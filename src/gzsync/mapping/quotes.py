@@ -27,6 +27,10 @@ Decisions:
   a wrong quote, and the offer waits visibly in the ledger instead. Lines are ordered by
   ``LINENUM`` when the view has it (rows without one keep their place at the end), else
   in the order Galaxy served them.
+- **Decimal mark** (issue 14's follow-up): every number here (header amounts, ``QTY``,
+  ``PRICE``, ``DISCVALUE``, ``VATVALUE``/``NETVALUE``, ``LINENUM``) is read with the run's
+  ``NUMBER_DECIMAL`` (``decimal=``, as phase 1's Currency/Decimal fields), so ``"1,234"``
+  is 1234 under ``dot`` and 1.234 under ``comma`` (the default) on an offer as on a customer.
 - **Taxes**: the VAT rate is ``VATVALUE / NETVALUE`` rounded to 0.1 %; ``ZOHO_TAX_NAMES``
   maps rates to the org's tax names (a rate matches a table entry within 0.05 %). An
   unknown rate, or a line whose rate cannot be computed (no or zero ``NETVALUE``), gets
@@ -48,7 +52,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from gzsync.mapping import normalize
-from gzsync.mapping.normalize import InvalidValue
+from gzsync.mapping.normalize import DecimalMark, InvalidValue
 from gzsync.mapping.quote_tables import (
     DEFAULT_TAX_NAMES,
     LINE_COLUMNS,
@@ -121,10 +125,10 @@ class TaxTable:
         return None
 
 
-def vat_rate(vat: Any, net: Any) -> float | None:
+def vat_rate(vat: Any, net: Any, *, decimal: DecimalMark = "comma") -> float | None:
     """``VATVALUE / NETVALUE`` in % rounded to 0.1; None when it cannot be computed."""
     try:
-        vat_n, net_n = normalize.number(vat), normalize.number(net)
+        vat_n, net_n = normalize.number(vat, decimal), normalize.number(net, decimal)
     except InvalidValue:
         return None
     if vat_n is None or net_n is None or net_n == 0:
@@ -166,7 +170,10 @@ def parse_date(value: Any) -> str | None:
 
 
 def map_offer(
-    row: Mapping[str, Any], columns: Mapping[str, str] = OFFER_COLUMNS
+    row: Mapping[str, Any],
+    columns: Mapping[str, str] = OFFER_COLUMNS,
+    *,
+    decimal: DecimalMark = "comma",
 ) -> MappedQuote | Rejected:
     """One row of the offers view → a Quote header, or Rejected (no ID / no revision)."""
     if not isinstance(row, Mapping):
@@ -209,7 +216,7 @@ def map_offer(
             if kind == "date":
                 payload[field] = parse_date(value)
             elif kind == "number":
-                payload[field] = normalize.number(value)
+                payload[field] = normalize.number(value, decimal)
             else:
                 text = normalize.text(value)
                 if text is not None and len(text) > TEXT_MAX:
@@ -240,7 +247,11 @@ def map_offer(
 
 
 def map_line(
-    row: Mapping[str, Any], taxes: TaxTable, columns: Mapping[str, str] = LINE_COLUMNS
+    row: Mapping[str, Any],
+    taxes: TaxTable,
+    columns: Mapping[str, str] = LINE_COLUMNS,
+    *,
+    decimal: DecimalMark = "comma",
 ) -> MappedLine | Rejected:
     """One row of the lines view → product + quote row, or Rejected."""
     if not isinstance(row, Mapping):
@@ -294,7 +305,7 @@ def map_line(
     ):
         value = row.get(columns[logical])
         try:
-            parsed = normalize.number(value)
+            parsed = normalize.number(value, decimal)
         except InvalidValue:
             parsed = None
             if value is not None:
@@ -312,7 +323,7 @@ def map_line(
                 )
             parsed = default
         numbers[field] = parsed
-    rate = vat_rate(row.get(columns["VATVALUE"]), row.get(columns["NETVALUE"]))
+    rate = vat_rate(row.get(columns["VATVALUE"]), row.get(columns["NETVALUE"]), decimal=decimal)
     line_tax: list[dict[str, Any]] = []
     if rate is None:
         warnings.append(
@@ -343,9 +354,11 @@ def map_line(
     return MappedLine(code, product, item, rate, tuple(warnings))
 
 
-def _line_order(row: Any, position: int, column: str) -> tuple[int, float, int]:
+def _line_order(
+    row: Any, position: int, column: str, *, decimal: DecimalMark = "comma"
+) -> tuple[int, float, int]:
     try:
-        value = normalize.number(row.get(column)) if isinstance(row, Mapping) else None
+        value = normalize.number(row.get(column), decimal) if isinstance(row, Mapping) else None
     except InvalidValue:
         value = None
     return (0, float(value), position) if value is not None else (1, 0.0, position)
@@ -355,11 +368,16 @@ def map_lines(
     rows: Sequence[Mapping[str, Any]],
     taxes: TaxTable,
     columns: Mapping[str, str] = LINE_COLUMNS,
+    *,
+    decimal: DecimalMark = "comma",
 ) -> list[MappedLine | Rejected]:
     """An offer's lines in quote order (by ``LINENUM`` when present, else as served)."""
     column = columns["LINENUM"]
-    ordered = sorted(enumerate(rows), key=lambda pair: _line_order(pair[1], pair[0], column))
-    return [map_line(row, taxes, columns) for _, row in ordered]
+    ordered = sorted(
+        enumerate(rows),
+        key=lambda pair: _line_order(pair[1], pair[0], column, decimal=decimal),
+    )
+    return [map_line(row, taxes, columns, decimal=decimal) for _, row in ordered]
 
 
 def line_item(line: MappedLine, product_id: str) -> dict[str, Any]:

@@ -274,7 +274,11 @@ class _Job:
                 )
             if self.quotes:
                 await read_galaxy_offers(
-                    galaxy, index, settings.galaxy_offers_view, settings.galaxy_offers_entity
+                    galaxy,
+                    index,
+                    settings.galaxy_offers_view,
+                    settings.galaxy_offers_entity,
+                    decimal=settings.number_decimal,
                 )
             if self.contacts:
                 await read_galaxy_contacts(
@@ -326,6 +330,7 @@ class _Job:
             self.report.counts("quotes"),
             self.report.counts("products"),
             LineStats(),
+            decimal=settings.number_decimal,
         )
         await classifier.run()
         self.report.checked.update(classifier.checked)

@@ -67,6 +67,7 @@ from typing import Any, Literal
 from gzsync.galaxy.client import GalaxyClient
 from gzsync.galaxy.offers import read_offer_lines
 from gzsync.mapping.line_items import diff_line_items
+from gzsync.mapping.normalize import DecimalMark
 from gzsync.mapping.quotes import MappedLine, TaxTable, line_item, map_lines
 from gzsync.reconcile.classify import (
     REPAIRED,
@@ -145,6 +146,7 @@ class QuoteClassifier:
     merge_candidates: list[dict[str, Any]] = field(default_factory=list)
     checked: dict[str, int] = field(default_factory=dict)
     _verdicts: list[tuple[str, str, str, str | None]] = field(default_factory=list)
+    decimal: DecimalMark = "comma"  # NUMBER_DECIMAL: lines are read as the sync reads them
 
     async def run(self) -> None:
         self.stats.mode = self.mode
@@ -210,7 +212,7 @@ class QuoteClassifier:
                 self.stats.read_failed += 1
                 self._record(case.key, case.verdict, _records(case))
                 continue
-            mapped = map_lines(read.lines[gid], self.taxes)
+            mapped = map_lines(read.lines[gid], self.taxes, decimal=self.decimal)
             good = [m for m in mapped if isinstance(m, MappedLine)]
             if not good or len(good) != len(mapped):
                 # its lines are rejected: the offer waits in the ledger, not Zoho's to hold

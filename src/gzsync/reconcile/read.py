@@ -29,7 +29,7 @@ from typing import Any
 from gzsync.galaxy.client import GalaxyClient
 from gzsync.galaxy.offers import read_offers
 from gzsync.mapping import normalize
-from gzsync.mapping.normalize import InvalidValue
+from gzsync.mapping.normalize import DecimalMark, InvalidValue
 from gzsync.mapping.quote_tables import OFFER_FIELDS
 from gzsync.mapping.quotes import map_offer
 from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_contact, map_customer
@@ -220,18 +220,24 @@ def _lookup_id(value: Any) -> str | None:
 
 
 async def read_galaxy_offers(
-    galaxy: GalaxyClient, index: ReconcileIndex, view: str, entity: str
+    galaxy: GalaxyClient,
+    index: ReconcileIndex,
+    view: str,
+    entity: str,
+    *,
+    decimal: DecimalMark = "comma",
 ) -> int:
     """Every offer header (the offers view, unfiltered: one call); their lines are read
     later, only for the offers that need them (:mod:`gzsync.reconcile.quotes`).
 
     An offer is expected as a Quote linked to its customer's Account (``TRDRID``, else
     ``tin:<digits>``); one our mapping rejects, or without any customer key, is only known.
-    Returns the offers read."""
+    `decimal` is the sync's NUMBER_DECIMAL (the offer's amounts are read as the sync reads
+    them). Returns the offers read."""
     offers: list[tuple[str, str]] = []
 
     def keep(row: Mapping[str, Any]) -> None:
-        item = map_offer(row)
+        item = map_offer(row, decimal=decimal)
         if isinstance(item, Rejected):
             if not item.key.startswith("?"):
                 index.add_known("Quotes", item.key)

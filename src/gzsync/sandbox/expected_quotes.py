@@ -11,6 +11,9 @@ apart from `gzsync.mapping.quotes`.
   to 2,000), and the tax the org names for the VAT rate ``VATVALUE / NETVALUE`` (rounded to
   0.1 %, matched within 0.05 %; an unknown or incomputable rate: no tax). An offer with a
   line the sync cannot send waits, whole.
+- Every number (header amounts, quantities, prices, discounts, VAT and net values, line
+  numbers) is read with the sync's ``NUMBER_DECIMAL`` (``number_decimal``, as the accounts'
+  model): ``"1,234"`` is 1234 under ``dot``, 1.234 under ``comma``.
 """
 
 from __future__ import annotations
@@ -39,17 +42,24 @@ SINGLE_LINE = 255
 TAX_NAMES: dict[str, str] = {"0": "VAT 0%", "6": "VAT 6%", "13": "VAT 13%", "24": "VAT 24%"}
 DESCRIPTION_MAX = 2000  # a Quoted_Items Description is a Multi Line (small) text
 
-#: Quote header field <- offers column, and how it is read (SPEC §7).
-HEADER: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
-    ("Service_Store", "CMPSDESCRIPTION", partial(read_text, limit=SINGLE_LINE)),
-    ("Quote_Stage", "OFFER_STATUS", partial(read_text, limit=SINGLE_LINE)),
-    ("Products_Quantity", "CENLAQTY", read_number),
-    ("ERP_Total_Amount", "TotalValue", read_number),
-    ("Valid_Till", "ETA", read_date),
-    ("Offer_Valid", "OFFERS_VALID", partial(read_text, limit=SINGLE_LINE)),
-    ("Quote_Date", "OFFICIALDATE", read_date),
-    ("Payment_Terms", "PayTerms", partial(read_text, limit=SINGLE_LINE)),
-)
+
+def header_fields(decimal: str = "comma") -> tuple[tuple[str, str, Callable[[Any], Any]], ...]:
+    """Quote header field <- offers column, and how it is read (SPEC §7)."""
+    number = partial(read_number, decimal=decimal)
+    return (
+        ("Service_Store", "CMPSDESCRIPTION", partial(read_text, limit=SINGLE_LINE)),
+        ("Quote_Stage", "OFFER_STATUS", partial(read_text, limit=SINGLE_LINE)),
+        ("Products_Quantity", "CENLAQTY", number),
+        ("ERP_Total_Amount", "TotalValue", number),
+        ("Valid_Till", "ETA", read_date),
+        ("Offer_Valid", "OFFERS_VALID", partial(read_text, limit=SINGLE_LINE)),
+        ("Quote_Date", "OFFICIALDATE", read_date),
+        ("Payment_Terms", "PayTerms", partial(read_text, limit=SINGLE_LINE)),
+    )
+
+
+#: The header fields under the default decimal comma.
+HEADER = header_fields()
 
 
 @dataclass(slots=True)
@@ -73,7 +83,7 @@ class ExpectedLine:
     taxes: tuple[tuple[str, float], ...]  # (tax name, percentage)
 
 
-def expect_offer(row: Any) -> ExpectedQuote | None:
+def expect_offer(row: Any, number_decimal: str = "comma") -> ExpectedQuote | None:
     """The quote header an offer row implies, or None (no ID or no usable revision)."""
     if not isinstance(row, Mapping):
         return None
@@ -89,7 +99,7 @@ def expect_offer(row: Any) -> ExpectedQuote | None:
         "Subject": cut_on_word(f"Offer {number or galaxy_id}", SINGLE_LINE),
     }
     left_out = []
-    for field, column, read in HEADER:
+    for field, column, read in header_fields(number_decimal):
         value = read(row.get(column))
         if value is LEFT_OUT:
             left_out.append(field)
@@ -115,9 +125,9 @@ def tax_table(names: Mapping[str, str] | None) -> list[tuple[float, str]]:
 
 
 def _tax(
-    row: Mapping[str, Any], taxes: Sequence[tuple[float, str]]
+    row: Mapping[str, Any], taxes: Sequence[tuple[float, str]], decimal: str
 ) -> tuple[tuple[str, float], ...]:
-    vat, net = read_number(row.get("VATVALUE")), read_number(row.get("NETVALUE"))
+    vat, net = read_number(row.get("VATVALUE"), decimal), read_number(row.get("NETVALUE"), decimal)
     if not isinstance(vat, int | float) or not isinstance(net, int | float) or net == 0:
         return ()
     rate = round(100 * vat / net, 1)
@@ -127,26 +137,28 @@ def _tax(
     return ()
 
 
-def _position(row: Any) -> float | None:
-    value = read_number(row.get("LINENUM")) if isinstance(row, Mapping) else None
+def _position(row: Any, decimal: str) -> float | None:
+    value = read_number(row.get("LINENUM"), decimal) if isinstance(row, Mapping) else None
     return value if isinstance(value, int | float) else None
 
 
 def expect_lines(
-    rows: Iterable[Any], taxes: Sequence[tuple[float, str]]
+    rows: Iterable[Any], taxes: Sequence[tuple[float, str]], number_decimal: str = "comma"
 ) -> list[ExpectedLine] | None:
     """An offer's quote lines in order; None when one of them cannot be sent."""
     rows = list(rows)
-    numbered = [(p, n, row) for n, row in enumerate(rows) if (p := _position(row)) is not None]
-    unnumbered = [row for row in rows if _position(row) is None]
+    at = partial(_position, decimal=number_decimal)
+    numbered = [(p, n, row) for n, row in enumerate(rows) if (p := at(row)) is not None]
+    unnumbered = [row for row in rows if at(row) is None]
     ordered = [row for _, _, row in sorted(numbered, key=lambda t: (t[0], t[1]))] + unnumbered
     lines = []
     for row in ordered:
         if not isinstance(row, Mapping):
             return None
         code = read_text(row.get("ITEMCODE"))
-        quantity, price = read_number(row.get("QTY")), read_number(row.get("PRICE"))
-        discount = read_number(row.get("DISCVALUE"))
+        number = partial(read_number, decimal=number_decimal)
+        quantity, price = number(row.get("QTY")), number(row.get("PRICE"))
+        discount = number(row.get("DISCVALUE"))
         discount = 0 if discount is None else discount
         numbers_ok = all(isinstance(v, int | float) for v in (quantity, price, discount))
         if not isinstance(code, str) or len(code) > SINGLE_LINE or not numbers_ok:
@@ -159,7 +171,7 @@ def expect_lines(
                 price,
                 discount,
                 description if isinstance(description, str) else None,
-                _tax(row, taxes),
+                _tax(row, taxes, number_decimal),
             )
         )
     return lines

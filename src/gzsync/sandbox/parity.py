@@ -290,13 +290,15 @@ def check_quotes_parity(
     zoho_quotes: Iterable[Mapping[str, Any]],
     zoho_accounts: Iterable[Mapping[str, Any]],
     tax_names: Mapping[str, str] | None = None,
+    number_decimal: str = "comma",
 ) -> ParityReport:
     """Zoho's Quotes (as `/__sandbox/records/Quotes` shows them, rows included) against
     Galaxy's offers: every offer whose Account is in Zoho (found by `TRDRID`, else by a TIN
     only one Account holds) and whose lines all can be sent has exactly one quote, on that
     Account, with the header fields of the model and exactly its lines in Galaxy's order
     (product code, quantity, price, discount, description, tax names). Offers of unknown
-    customers are expected absent (`checked["waiting"]`)."""
+    customers are expected absent (`checked["waiting"]`). `tax_names` and `number_decimal`
+    are the sync's settings (ZOHO_TAX_NAMES, NUMBER_DECIMAL) the model must follow."""
     report = ParityReport()
     taxes = tax_table(tax_names)
     lines_of: dict[str, list[Mapping[str, Any]]] = {}
@@ -314,10 +316,10 @@ def check_quotes_parity(
     expected: set[str] = set()
     waiting = 0
     for offer in galaxy_offers:
-        want = expect_offer(offer)
+        want = expect_offer(offer, number_decimal)
         if want is None:
             continue
-        lines = expect_lines(lines_of.get(want.galaxy_id, []), taxes)
+        lines = expect_lines(lines_of.get(want.galaxy_id, []), taxes, number_decimal)
         if want.trdrid:
             found = by_trdrid.get(want.trdrid)
             accounts = [found] if found else []

@@ -139,7 +139,7 @@ async def read_quotes(ctx: RunContext) -> OfferRead:
     highest: list[int] = []
 
     def keep(row: Mapping[str, Any]) -> None:
-        item = map_offer(row)
+        item = map_offer(row, decimal=ctx.rules.number_decimal)
         if not highest or item.rev > highest[0]:
             highest[:] = [item.rev]
         if start.rev is None or item.rev > start.rev or item.key in retry:
@@ -164,7 +164,7 @@ async def read_quotes(ctx: RunContext) -> OfferRead:
     if lost and after is not None:
         # Found by key: a retried offer restored below the range just read.
         def find(row: Mapping[str, Any]) -> None:
-            item = map_offer(row)
+            item = map_offer(row, decimal=ctx.rules.number_decimal)
             known = rows.get(item.key)
             if item.key in lost and (known is None or known.rev <= item.rev):
                 rows[item.key] = item
@@ -306,7 +306,7 @@ async def _prepare(
         ),
     )
     mapped: dict[str, list[MappedLine | Rejected]] = {
-        q.key: map_lines(lines.lines[q.galaxy_id], taxes)
+        q.key: map_lines(lines.lines[q.galaxy_id], taxes, decimal=ctx.rules.number_decimal)
         for q in quotes
         if q.galaxy_id in lines.lines
     }
