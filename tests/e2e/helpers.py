@@ -67,6 +67,7 @@ def parity(env: Any, *, contacts: bool = True) -> ParityReport:
         galaxy_contacts=env.galaxy.rows("ZH_CONTACTS") if contacts else None,
         zoho_accounts=env.zoho.records("Accounts"),
         zoho_contacts=env.zoho.records("Contacts") if contacts else None,
+        number_decimal=env.settings.number_decimal,
     )
 
 

@@ -55,6 +55,23 @@ def test_a_synced_org_is_in_parity_and_reconcile_says_so(env: Env) -> None:
     assert report.galaxy_calls >= 3
 
 
+def test_reconcile_reads_amounts_with_the_syncs_number_decimal(env: Env) -> None:
+    # NUMBER_DECIMAL=dot: "1,234" is 1234 for the sync; a reconcile reading it as 1.234
+    # would report drift that is not there, and its repair would write the wrong amount
+    env.settings = env.with_settings(NUMBER_DECIMAL="dot")
+    rows = env.galaxy.rows("zh_Customers_fin")
+    rows[0] = {**rows[0], "BALANCE": "1,234", "MAXBALANCE": "2,500"}
+    env.galaxy.put_rows("zh_Customers_fin", rows)
+    sync(env)
+    assert_parity(env)
+    key = str(rows[0]["TRDRID"]).upper()
+    zoho = {r["Trader_ID"]: r for r in env.zoho.records("Accounts")}
+    assert zoho[key]["Credit_Limit"] == 1234
+    report = _reconcile(env, repair=True)
+    assert report.differences() == 0, report.to_json()["samples"]
+    assert {r["Trader_ID"]: r for r in env.zoho.records("Accounts")}[key] == zoho[key]
+
+
 def test_every_class_made_by_a_crm_user_is_found_exactly(env: Env) -> None:
     sync(env)
     drift = _drift(env)

@@ -58,6 +58,7 @@ from gzsync.clients import galaxy_client, token_source, zoho_client
 from gzsync.config import Settings
 from gzsync.errors import LockHeldError, ServiceError, StateError
 from gzsync.mapping.quotes import TaxTable
+from gzsync.mapping.rules import MappingRules
 from gzsync.reconcile.classify import REPAIRED, Verdict, ZohoRecord, classify
 from gzsync.reconcile.index import ReconcileIndex, pairs
 from gzsync.reconcile.quotes import (
@@ -252,6 +253,8 @@ class _Job:
         self.quotes = "quotes" in options.entities
         self.tag = settings.orphan_action == "tag"
         self.failures = FailureCounter()
+        # the sync's mapping rules: the same NUMBER_DECIMAL and CONTACT_NAME_FALLBACK readings
+        self.rules = MappingRules.from_text(settings.number_decimal, settings.contact_name_fallback)
 
     def _stop(self) -> bool:
         if self.budget.exhausted():
@@ -270,7 +273,11 @@ class _Job:
             index.clear_galaxy()
             if self.accounts or self.contacts:
                 await read_galaxy_accounts(
-                    galaxy, index, settings.galaxy_customers_view, settings.galaxy_affiliates_view
+                    galaxy,
+                    index,
+                    settings.galaxy_customers_view,
+                    settings.galaxy_affiliates_view,
+                    self.rules,
                 )
             if self.quotes:
                 await read_galaxy_offers(
@@ -282,7 +289,11 @@ class _Job:
                 )
             if self.contacts:
                 await read_galaxy_contacts(
-                    galaxy, index, settings.galaxy_contacts_view, settings.galaxy_contact_columns
+                    galaxy,
+                    index,
+                    settings.galaxy_contacts_view,
+                    settings.galaxy_contact_columns,
+                    self.rules,
                 )
             index.put("galaxy", "done")
         specs = [ACCOUNTS, *([CONTACTS] if self.contacts else [])]

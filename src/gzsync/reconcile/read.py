@@ -33,6 +33,7 @@ from gzsync.mapping.normalize import DecimalMark, InvalidValue
 from gzsync.mapping.quote_tables import OFFER_FIELDS
 from gzsync.mapping.quotes import map_offer
 from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_contact, map_customer
+from gzsync.mapping.rules import DEFAULT_RULES, MappingRules
 from gzsync.mapping.tables import AFFILIATE, CONTACT, CUSTOMER, Table
 from gzsync.reconcile.index import TIN_LINK, ReconcileIndex
 from gzsync.sync.linking import link_affiliates
@@ -109,14 +110,24 @@ PRODUCTS = ModuleSpec(
 
 
 async def read_galaxy_accounts(
-    galaxy: GalaxyClient, index: ReconcileIndex, customers_view: str, affiliates_view: str
+    galaxy: GalaxyClient,
+    index: ReconcileIndex,
+    customers_view: str,
+    affiliates_view: str,
+    rules: MappingRules = DEFAULT_RULES,
 ) -> None:
-    """Every customer and affiliate row, then the links (see the module docstring)."""
+    """Every customer and affiliate row, then the links (see the module docstring).
+
+    `rules` are the run's mapping rules (``NUMBER_DECIMAL``, ``CONTACT_NAME_FALLBACK``), the
+    same the sync maps with: a reconcile that read "1,234" otherwise than the sync would see
+    drift that is not there, and its repair would write the wrong amount."""
     await galaxy.read_view(
-        customers_view, [], lambda row: index.add_galaxy("Accounts", "customer", map_customer(row))
+        customers_view,
+        [],
+        lambda row: index.add_galaxy("Accounts", "customer", map_customer(row, rules)),
     )
     await galaxy.read_view(
-        affiliates_view, [], lambda row: index.add_affiliate_row(map_affiliate(row))
+        affiliates_view, [], lambda row: index.add_affiliate_row(map_affiliate(row, rules))
     )
     index.flush()
     window: list[Mapped] = []
@@ -139,10 +150,14 @@ def _link_window(index: ReconcileIndex, window: list[Mapped]) -> None:
 
 
 async def read_galaxy_contacts(
-    galaxy: GalaxyClient, index: ReconcileIndex, view: str, columns: Mapping[str, str]
+    galaxy: GalaxyClient,
+    index: ReconcileIndex,
+    view: str,
+    columns: Mapping[str, str],
+    rules: MappingRules = DEFAULT_RULES,
 ) -> None:
     """Every contact row; those whose customer Zoho is not to hold are only known."""
-    mapper = partial(map_contact, columns=columns)
+    mapper = partial(map_contact, columns=columns, rules=rules)
     await galaxy.read_view(
         view, [], lambda row: index.add_galaxy("Contacts", "contact", mapper(row))
     )
