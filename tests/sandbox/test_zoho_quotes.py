@@ -193,6 +193,31 @@ def test_replace_reading_and_unknown_tax(zoho: Zoho):
     assert bad.json()["data"][0]["code"] == "INVALID_DATA"
 
 
+def test_single_get_can_cut_the_rows_and_says_so_in_has_more(zoho: Zoho):
+    a = zoho.product("A")
+    rows = [{"Product_Name": {"id": a}, "Quantity": n} for n in (1, 2, 3)]
+    created = zoho.upsert(
+        "Quotes", [{"ERP_ID_Offer": "Q", "Subject": "S", "Quoted_Items": rows}], "ERP_ID_Offer"
+    )
+    qid = created.json()["data"][0]["details"]["id"]
+    whole = zoho.http.get(f"/crm/v8/Quotes/{qid}").json()["data"][0]
+    assert len(whole["Quoted_Items"]) == 3
+    assert "$has_more" not in whole  # by default every row, as the tests have assumed
+    cut = zoho.http.post("/__sandbox/inventory", json={"rows_per_get": 2})
+    assert cut.json()["rows_per_get"] == 2
+    record = zoho.http.get(f"/crm/v8/Quotes/{qid}").json()["data"][0]
+    assert [r["Quantity"] for r in record["Quoted_Items"]] == [1, 2]
+    assert record["$has_more"] == {"Quoted_Items": True}
+    zoho.http.post("/__sandbox/inventory", json={"rows_per_get": 3})
+    record = zoho.http.get(f"/crm/v8/Quotes/{qid}").json()["data"][0]
+    assert len(record["Quoted_Items"]) == 3
+    assert record["$has_more"] == {"Quoted_Items": False}
+    control = zoho.http.get("/__sandbox/records/Quotes").json()
+    assert len(control[0]["Quoted_Items"]) == 3  # the control route always shows all
+    bad = zoho.http.post("/__sandbox/inventory", json={"rows_per_get": 0})
+    assert bad.status_code == 400
+
+
 @pytest.mark.parametrize(
     ("mode", "unique", "external", "usable"),
     [

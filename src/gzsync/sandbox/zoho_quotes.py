@@ -17,7 +17,8 @@ credits path, `zoho._serve_api`):
     GET    /crm/v8/org/taxes                    the org's taxes; call `taxes`
     GET|DELETE /__sandbox/records/{Quotes|Products}   every record, line items included
     POST   /__sandbox/inventory                 `{"product_code": "unique"|"external"|"plain",
-                                                  "line_items": "append"|"replace"}`
+                                                  "line_items": "append"|"replace",
+                                                  "rows_per_get": N | null}`
 
 Facts followed (reference sections):
 
@@ -215,6 +216,8 @@ class ZohoInventory:
         self.crm = crm
         self.product_code: ProductCodeMode = "unique"
         self.line_items: LineItemMode = "append"
+        #: rows one single-record GET of a quote returns (None: all, without `$has_more`)
+        self.rows_per_get: int | None = None
         self.records: dict[str, dict[str, Record]] = {m: {} for m in INVENTORY_MODULES}
         self._indexes: dict[tuple[str, str], dict[Any, set[str]]] = {}
         base = 5725767000000500000
@@ -305,6 +308,17 @@ class ZohoInventory:
             out["Account_Name"]["name"] = None if account is None else account.get("Account_Name")
         if module == "Quotes":
             out[LINE_ITEMS] = [self._row_view(row) for row in record.get(LINE_ITEMS, [])]
+        return out
+
+    def fetched(self, module: str, record: Record) -> Record:
+        """A record as `GET /crm/v8/{module}/{id}` answers it: :meth:`full`, with at most
+        `rows_per_get` line items and then `$has_more` (reference §5)."""
+        out = self.full(module, record)
+        limit = self.rows_per_get
+        if module == "Quotes" and limit is not None:
+            rows = out[LINE_ITEMS]
+            out[LINE_ITEMS] = rows[:limit]
+            out["$has_more"] = {LINE_ITEMS: len(rows) > limit}
         return out
 
     def listed(self, record: Record, fields: Iterable[str] | None) -> Record:
@@ -770,7 +784,7 @@ def inventory_routes() -> list[Route]:
             record = store.get(module, rid)
             if record is None:
                 return Response(status_code=204)
-            return zoho._json({"data": [store.full(module, record)]})
+            return zoho._json({"data": [store.fetched(module, record)]})
 
         return zoho.Prepared(1, 0, respond)
 
@@ -889,12 +903,15 @@ def inventory_routes() -> list[Route]:
             body = await request.json()
             code = body.get("product_code", store.product_code)
             items = body.get("line_items", store.line_items)
+            per_get = body.get("rows_per_get", store.rows_per_get)
         except (ValueError, AttributeError):
             return JSONResponse({"error": "expected a JSON object"}, status_code=400)
         if code not in ("unique", "external", "plain") or items not in ("append", "replace"):
             return JSONResponse({"error": "unknown mode"}, status_code=400)
-        store.product_code, store.line_items = code, items
-        return JSONResponse({"product_code": code, "line_items": items})
+        if per_get is not None and (type(per_get) is not int or per_get < 1):
+            return JSONResponse({"error": "rows_per_get is a positive integer"}, status_code=400)
+        store.product_code, store.line_items, store.rows_per_get = code, items, per_get
+        return JSONResponse({"product_code": code, "line_items": items, "rows_per_get": per_get})
 
     routes = [
         Route("/crm/v8/coql", coql, methods=["POST"]),
