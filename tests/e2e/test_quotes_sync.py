@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from tests.e2e.helpers import Env, ledger, sync
 from tests.e2e.quotes_helpers import (
@@ -122,6 +123,27 @@ def test_changed_removed_and_added_lines(env: Env, mode: str) -> None:
     again = sync(env, since_rev=0, entities=("quotes",))
     assert again.zoho_calls.get("update", 0) == 0
     assert _rows(env, "O1") == [("P1", 7), ("P1", 5), ("P4", 1)]
+
+
+def test_rows_cut_by_has_more_are_never_diffed(env: Env) -> None:
+    """A GET that returns part of the rows (`$has_more.Quoted_Items`, reference §5) would
+    make the lines after them look new: sent again, they would be duplicated."""
+    _world(env)
+    sync(env)  # new quotes: inserted with their rows, no GET
+    httpx.post(f"{env.urls.zoho_api_url}/__sandbox/inventory", json={"rows_per_get": 2})
+    galaxy_put(env, "offer_lines", [line("o1", 3, "P1", 6, 10.0)], method="POST")
+    report = sync(env)
+    assert report.quotes.failed == 1
+    entries = {e.key: e for e in ledger(env) if e.stream == "quotes"}
+    assert (entries["O1"].kind, entries["O1"].reason) == ("refused", "LINE_ITEMS_TRUNCATED")
+    assert _rows(env, "O1") == [("P1", 2), ("P2", 1), ("P1", 5)]  # untouched, no duplicate
+    # Zoho shows every row again: the next change of the offer makes its rows exact
+    httpx.post(f"{env.urls.zoho_api_url}/__sandbox/inventory", json={"rows_per_get": None})
+    galaxy_put(env, "offer_lines", [line("o1", 3, "P1", 7, 10.0)], method="POST")
+    sync(env)
+    assert _rows(env, "O1") == [("P1", 2), ("P2", 1), ("P1", 7)]
+    assert [e for e in ledger(env) if e.stream == "quotes"] == []
+    assert_quotes_parity(env)
 
 
 def test_offer_of_unknown_customer_waits_then_syncs(env: Env) -> None:

@@ -38,7 +38,12 @@ this one's quotes are written:
    again and its row count compared with Galaxy's: a mismatch is a `failed` ledger entry
    (`ROW_COUNT_MISMATCH`), retried next run. A quote upserted with rows that Zoho reports
    as an *update* (it existed after all: rows may have been appended) goes through the same
-   read-diff-check.
+   read-diff-check. A GET that says `$has_more.Quoted_Items` (reference §5: Zoho returned
+   only part of the rows) is never diffed: the rows not shown would be neither kept nor
+   deleted, and the lines after them sent again as new rows, duplicated under *append*.
+   The quote is left as it is and held `refused` / `LINE_ITEMS_TRUNCATED` (retried when
+   the offer changes, or by `gzsync ledger retry`); so is a quote whose rows cannot be
+   counted after its update for the same reason.
 
 **Unchanged offers cost nothing** (issue 15's unchanged-skip, :mod:`gzsync.sync.unchanged`):
 the id cache keeps, per quote, the hash of what Zoho last confirmed: the mapped header *and*
@@ -109,6 +114,8 @@ HASHES = hash_module(STREAM)
 NOT_SKIPPED = "UNCHANGED_NOT_SKIPPED"
 #: Codes of a line-item check that failed: a `failed` ledger entry, retried next run.
 RETRIED_CODES = frozenset({"ROW_COUNT_MISMATCH", "QUOTE_NOT_FOUND", NOT_SKIPPED})
+#: A single-record GET that returned only part of a quote's rows (`$has_more`): refused.
+TRUNCATED = "LINE_ITEMS_TRUNCATED"
 
 
 @dataclass(slots=True)
@@ -527,6 +534,12 @@ def _stale_product(result: UpsertResult) -> bool:
     return result.code == "INVALID_DATA" and result.api_name == PRODUCT_FIELD
 
 
+def _rows_cut(quote: Mapping[str, Any]) -> bool:
+    """Whether a single-record GET says more rows exist than it returned (reference §5)."""
+    more = quote.get("$has_more")
+    return isinstance(more, Mapping) and bool(more.get(ROWS_FIELD))
+
+
 def _failure(code: str, message: str) -> UpsertResult:
     return UpsertResult(False, None, None, code, message, ROWS_FIELD, {})
 
@@ -658,6 +671,11 @@ class QuoteWriter(BatchWriter):
             if quote is None:
                 problems[fix.index] = _failure("QUOTE_NOT_FOUND", "the quote vanished")
                 continue
+            if _rows_cut(quote):
+                problems[fix.index] = _failure(
+                    TRUNCATED, "Zoho returned only part of the quote's rows: rows left as they are"
+                )
+                continue
             current = [r for r in quote.get(ROWS_FIELD) or [] if isinstance(r, dict)]
             diff = diff_line_items(fix.rows, current)
             fix.expected = diff.expected_rows
@@ -677,6 +695,11 @@ class QuoteWriter(BatchWriter):
         self.line_stats["updates"] += len(changed)
         after = await asyncio.gather(*(zoho.get_record(MODULE, f.zoho_id) for f in changed))
         for fix, quote in zip(changed, after, strict=True):
+            if quote is not None and _rows_cut(quote):
+                problems[fix.index] = _failure(
+                    TRUNCATED, "Zoho returned only part of the rows after the update: not counted"
+                )
+                continue
             rows = (quote or {}).get(ROWS_FIELD) or []
             if len(rows) != fix.expected:
                 self.line_stats["mismatches"] += 1
