@@ -33,8 +33,8 @@ from gzsync.cli import (
 
 app = typer.Typer(
     name="gzsync",
-    help="Keep Zoho CRM in step with Galaxy ERP: customers, affiliates and contacts, "
-    "one way, incrementally.",
+    help="Keep Zoho CRM in step with Galaxy ERP: customers, affiliates, contacts and "
+    "sales offers (Quotes with their Products), one way, incrementally.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -57,8 +57,9 @@ def _main(
         ),
     ] = False,
 ) -> None:
-    """Keep Zoho CRM in step with Galaxy ERP: customers, affiliates and contacts, one way,
-    incrementally. Start with `gzsync demo`; `gzsync COMMAND --help` explains each command."""
+    """Keep Zoho CRM in step with Galaxy ERP: customers, affiliates, contacts and sales offers
+    (Quotes with their Products), one way, incrementally. Start with `gzsync demo`;
+    `gzsync COMMAND --help` explains each command."""
 
 
 app.command("run")(run.run_command)

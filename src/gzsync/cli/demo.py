@@ -59,11 +59,11 @@ def demo_command(
 ) -> None:
     """Show a whole sync with no configuration at all.
 
-    Starts both sandboxes in-process, runs a full sync, changes 10% of the customers (and
-    of the contacts) in Galaxy, runs an incremental sync, and checks that Zoho now holds
-    exactly what Galaxy holds. Nothing leaves this machine. The state lives in
-    ./.gzsync-demo/state.db (--state-dir), replaced by each demo run, so `gzsync status`,
-    `gzsync ledger` and `gzsync report` can look at it afterwards with
+    Starts both sandboxes in-process, runs a full sync, changes 10% of the customers (and of
+    the contacts, and the lines of some offers) in Galaxy, runs an incremental sync, and
+    checks that Zoho now holds exactly what Galaxy holds. Nothing leaves this machine. The
+    state lives in ./.gzsync-demo/state.db (--state-dir), replaced by each demo run, so
+    `gzsync status`, `gzsync ledger` and `gzsync report` can look at it afterwards with
     STATE_DB=.gzsync-demo/state.db. With --catalyst the state lives instead in a local
     Catalyst console, through zcatalyst-sdk, as a Catalyst Job function keeps it (temporary:
     it stops with the demo). Exit code 0 when Zoho matches Galaxy.

@@ -78,7 +78,7 @@ def run_command(
     log_format: LogFormatOption = "text",
     strict: StrictOption = False,
 ) -> None:
-    """Run one sync: Galaxy customers, affiliates and contacts into Zoho CRM.
+    """Run one sync: Galaxy customers, affiliates, contacts and offers (Quotes) into Zoho CRM.
 
     Exit codes: 0 synced (or stopped at the time budget; records rejected by earlier runs
     may still wait in the ledger), 1 this run added new rejections or has transient

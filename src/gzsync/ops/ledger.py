@@ -44,6 +44,13 @@ OWN_REASONS: tuple[str, ...] = (
     "parent_not_in_zoho",
     "affiliate_not_in_zoho",
     "not_in_galaxy",
+    # quotes (phase 2; README "Quotes stream")
+    "galaxy_lines_failed",
+    "ambiguous_account",
+    "product_refused",
+    "missing_item_code",
+    "ROW_COUNT_MISMATCH",
+    "LINE_ITEMS_TRUNCATED",
     "transport_error",
     "http_<status>",
 )
