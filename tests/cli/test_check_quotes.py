@@ -72,3 +72,25 @@ def test_check_compares_tax_names_with_the_org_taxes(
     assert len(problems) == 2  # an unknown name, and a name of another rate
     assert any("ΦΠΑ 13" in p["problem"] for p in problems)
     assert any("whose rate is 13" in p["problem"] for p in problems)
+
+
+def test_check_reads_the_offers_view_and_the_lines_view(
+    urls: SandboxUrls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, data = _check(urls, tmp_path)
+    assert code == 0, data
+    galaxy = next(c for c in data["checks"] if c["name"] == "Galaxy ERP")
+    assert "zh_offers" in galaxy["detail"]
+    assert "b6a2d6c9-e3bf-4d14-b000-269991c68dd5" in galaxy["detail"]
+    code, data = _check(
+        urls,
+        tmp_path,
+        GALAXY_OFFERS_VIEW="zh_offer",
+        GALAXY_OFFER_LINES_VIEW="b6a2d6c9-0000-4d14-b000-269991c68dd5",
+    )
+    assert code == 1
+    problems = {p["field"]: p for p in data["problems"]}
+    assert set(problems) == {"GALAXY_OFFERS_VIEW", "GALAXY_OFFER_LINES_VIEW"}
+    assert "404" in problems["GALAXY_OFFERS_VIEW"]["problem"]
+    assert "GUID" in problems["GALAXY_OFFER_LINES_VIEW"]["fix"]

@@ -19,6 +19,7 @@ import asyncio
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ from gzsync.errors import (
     ZohoAuthError,
     ZohoError,
 )
+from gzsync.galaxy.filters import Condition, Op
+from gzsync.galaxy.offers import DOC_ID_COLUMN
 from gzsync.http import RetryPolicy
 from gzsync.logs import redact
 from gzsync.mapping.tables import AFFILIATE, CUSTOMER, Kind, Table, contact_table
@@ -314,6 +317,24 @@ class _OneRowIsEnough(Exception):
     """Raised from the row callback: a view that yields a row answers."""
 
 
+#: An offer id no Galaxy holds: `check` reads the lines view for it (an empty answer).
+NO_OFFER = "00000000-0000-0000-0000-000000000000"
+
+
+def _no_offer_lines(client: Any) -> Any:
+    """A read of the offer-lines view (a GUID) filtered to :data:`NO_OFFER`."""
+
+    async def read(guid: str, _: Sequence[Any], on_row: Any) -> int:
+        condition = Condition(DOC_ID_COLUMN, Op.Equal, NO_OFFER)
+        rows: int = await client.read_advanced_view(guid, [condition], on_row)
+        return rows
+
+    return read
+
+
+_NAME = "name of that view in Galaxy (case-sensitive)"
+_VIEW_WORDS = {"GALAXY_OFFER_LINES_VIEW": "GUID of the offer lines' advanced custom view"}
+
 #: The views a run reads: the variable that names each, and its setting attribute.
 VIEW_SETTINGS: tuple[tuple[str, str], ...] = (
     ("GALAXY_CUSTOMERS_VIEW", "galaxy_customers_view"),
@@ -331,10 +352,23 @@ async def _probe_views(settings: Settings, client: Any) -> tuple[str, list[Probl
 
     answered: list[str] = []
     problems: list[Problem] = []
-    for variable, attr in VIEW_SETTINGS:
-        view = str(getattr(settings, attr))
+    reads = [
+        (variable, str(getattr(settings, attr)), partial(client.read_view, entity="Customer"))
+        for variable, attr in VIEW_SETTINGS
+    ]
+    # phase 2 (issue 14): the offers view, and the lines view asked for an offer no one has
+    # (a cheap read: Galaxy answers an empty list when the GUID exists, 404 when it does not)
+    reads += [
+        (
+            "GALAXY_OFFERS_VIEW",
+            settings.galaxy_offers_view,
+            partial(client.read_view, entity=settings.galaxy_offers_entity),
+        ),
+        ("GALAXY_OFFER_LINES_VIEW", settings.galaxy_offer_lines_view, _no_offer_lines(client)),
+    ]
+    for variable, view, read in reads:
         try:
-            rows = await client.read_view(view, [], enough)
+            rows = await read(view, [], enough)
         except _OneRowIsEnough:
             answered.append(view)
         except (GalaxyError, ValueError) as exc:
@@ -343,11 +377,12 @@ async def _probe_views(settings: Settings, client: Any) -> tuple[str, list[Probl
             fix = (
                 found.fix[:1].upper() + found.fix[1:]
                 if found is not None and found.variable == variable
-                else f"Set {variable} to the name of that view in Galaxy (case-sensitive)."
+                else f"Set {variable} to the {_VIEW_WORDS.get(variable, _NAME)}."
             )
             problems.append(Problem(variable, f"= {view}: {text}", fix))
         else:
-            answered.append(f"{view} (empty)" if rows == 0 else view)
+            lines = variable == "GALAXY_OFFER_LINES_VIEW"  # asked for no offer: always empty
+            answered.append(f"{view} (empty)" if rows == 0 and not lines else view)
     if problems:
         return f"{len(problems)} view(s) do not answer", problems
     return "views answer: " + ", ".join(answered), problems
