@@ -64,6 +64,7 @@ def test_offers_become_quotes_with_their_products(env: Env) -> None:
     report = sync(env)
     assert report.quotes.inserted == 3
     assert report.products.inserted == 3
+    assert report.products.fetched == 3  # each product counted once, like any stream's rows
     quotes = quotes_by_key(env)
     accounts = {a["Trader_ID"]: a["id"] for a in env.zoho.records("Accounts")}
     assert quotes["O1"]["Account_Name"]["id"] == accounts["C1"]

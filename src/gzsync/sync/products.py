@@ -65,6 +65,9 @@ class ProductSync:
         todo = [code for code in products if code not in self.ids and code not in self.refused]
         if not todo:
             return
+        # `fetched`: the distinct products this run's lines named (each counted once, like
+        # the other streams' rows), so fetched = inserted + updated + failed + unchanged
+        self.ctx.report.counts(STREAM).fetched += len(todo)
         if self.ctx.options.dry_run:
             for code in todo:
                 self.ids[code] = DRY_RUN_ID
