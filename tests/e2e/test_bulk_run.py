@@ -1,0 +1,105 @@
+"""Bulk Write in the run (issue 15): big loads through jobs, the same commit/ledger path.
+
+Against the sandboxes: the Zoho sandbox's Bulk Write writes into the same CRM as upserts,
+so parity checks the end state whichever path wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.e2e.helpers import assert_parity, ledger, make_env, sync
+
+from gzsync.state.sqlite import open_sqlite_store
+from gzsync.sync.bulk_path import pending_key
+
+
+def _meta(state_db: Path, name: str) -> str | None:
+    store = open_sqlite_store(state_db)
+    try:
+        return store.meta_get(name)
+    finally:
+        store.close()
+
+
+def _ids(state_db: Path, module: str, keys: list[str]) -> dict[str, str]:
+    store = open_sqlite_store(state_db)
+    try:
+        return store.ids_get(module, keys)
+    finally:
+        store.close()
+
+
+def test_a_first_sync_above_the_threshold_goes_through_bulk_write(tmp_path: Path) -> None:
+    for env in make_env(tmp_path, customers=400):
+        settings = env.with_settings(BULK_THRESHOLD=100, BULK_POLL=0, BULK_FILE_ROWS=150)
+        report = sync(env, settings, bulk=None)
+        assert report.status in ("success", "incomplete"), report.message
+        stats = env.zoho.stats()["calls"]
+        # customers (400 > 100) and contacts are chosen for Bulk Write; files of 150
+        # rows cost less as upserts (below MIN_JOB_ROWS), so without --bulk they go so
+        assert set(report.bulk) >= {"customers", "contacts"}
+        assert report.bulk["customers"]["records"] >= 390
+        assert stats.get("bulk_write", 0) == 0  # every file is below MIN_JOB_ROWS
+        assert_parity(env)
+
+
+def test_bulk_forced_writes_every_stream_by_jobs_and_fills_the_id_cache(tmp_path: Path) -> None:
+    for env in make_env(tmp_path, customers=300):
+        settings = env.with_settings(BULK_POLL=0, BULK_FILE_ROWS=120)
+        report = sync(env, settings, bulk=True)
+        assert report.status in ("success", "incomplete"), report.message
+        stats = env.zoho.stats()["calls"]
+        jobs = report.bulk["customers"]["jobs"] + report.bulk["contacts"]["jobs"]
+        jobs += report.bulk.get("affiliates", {}).get("jobs", 0)
+        assert stats["bulk_write"] == jobs >= 3 + 3
+        # a record whose payload lacks a column (a link left alone) may go as an upsert;
+        # nearly everything went by job
+        assert stats.get("upsert", 0) <= 3
+        assert_parity(env)
+        # the job results fed the same commit path: ids cached, watermarks moved, ledger
+        # holds only what the mapping rejected
+        accounts = {r["Trader_ID"]: r["id"] for r in env.zoho.records("Accounts")}
+        some = sorted(accounts)[:50]
+        assert _ids(env.state_db, "Accounts", some) == {k: accounts[k] for k in some}
+        assert all(e.kind == "rejected" for e in ledger(env))
+        top = max(int(r["THIRDPARTYREVNUM"]) for r in env.galaxy.rows("zh_Customers_fin"))
+        assert report.watermark_after["customers"] == top
+        assert not _meta(env.state_db, pending_key("customers"))
+        # a second run sends nothing again: the hashes were kept from the job results
+        again = sync(env, settings)
+        assert env.zoho.stats()["calls"]["bulk_write"] == jobs
+        assert again.customers.inserted + again.customers.updated == 0
+        assert_parity(env)
+
+
+def test_no_bulk_forbids_it(tmp_path: Path) -> None:
+    for env in make_env(tmp_path, customers=200):
+        settings = env.with_settings(BULK_THRESHOLD=10, BULK_POLL=0)
+        report = sync(env, settings, bulk=False)
+        assert report.bulk == {}
+        assert env.zoho.stats()["calls"].get("bulk_write", 0) == 0
+        assert_parity(env)
+
+
+def test_a_run_stopped_while_zoho_works_is_collected_by_the_next(tmp_path: Path) -> None:
+    for env in make_env(tmp_path, customers=250):
+        settings = env.with_settings(BULK_POLL=0)
+        # Zoho takes "long": the job is not done within the first run's polls
+        env.zoho.bulk.polls_to_complete = 10**6
+        first = sync(env, settings, bulk=True, max_duration_s=1.0, entities=("accounts",))
+        assert first.status == "partial", first.message
+        pending = json.loads(_meta(env.state_db, pending_key("affiliates")) or "{}")
+        assert pending.get("job_id") in env.zoho.bulk.jobs
+        assert env.zoho.stats()["calls"]["bulk_write"] == 1
+        # Zoho finishes; the next run collects that job instead of submitting it again
+        env.zoho.bulk.polls_to_complete = 1
+        second = sync(env, settings, bulk=True, entities=("accounts",))
+        assert second.status in ("success", "incomplete"), second.message
+        assert second.bulk["affiliates"]["collected"] == 1
+        assert second.bulk["affiliates"]["jobs"] == 0
+        calls = env.zoho.stats()["calls"]
+        assert calls["bulk_write"] == 2  # the first run's affiliates job + the customers'
+        assert not _meta(env.state_db, pending_key("affiliates"))
+        assert_parity(env, contacts=False)
