@@ -222,6 +222,9 @@ class BulkBatchWriter(BatchWriter):
         self._main: set[int] = set()  # the batches' own record lists (not a repair's)
         self._jobs: dict[int, str] = {}  # batch seq -> job whose entry its commit clears
         self._current = 0
+        #: a stream written by jobs without a threshold decision of its own (affiliates,
+        #: with their card holders) counts its records in the report as its files go
+        self._counts_records = stream.name not in ctx.report.bulk
 
     def _as_job(self, records: Sequence[Outgoing]) -> bool:
         return self._forced or len(records) >= MIN_JOB_ROWS
@@ -318,6 +321,8 @@ class BulkBatchWriter(BatchWriter):
                 PendingJob(job_id, mark, len(records), lookups, self._module).to_text(),
             )
             counts["jobs"] += 1
+        if self._counts_records:
+            counts["records"] += len(records)
         self._jobs[self._current] = job_id
         try:
             result = await self._bulk.collect(
