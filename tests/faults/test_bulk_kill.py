@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from tests.e2e.helpers import assert_parity, sync
-from tests.faults.conftest import fault_env, start_gzsync
+from tests.faults.conftest import fault_env, run_gzsync, start_gzsync
 
 from gzsync.state.sqlite import open_sqlite_store
 from gzsync.sync.bulk_path import pending_key
@@ -57,6 +57,11 @@ def test_a_killed_run_s_job_is_collected_by_the_next_run(tmp_path: Path) -> None
         finally:
             store.close()
         assert pending["job_id"] in jobs
+        # what an operator sees meanwhile
+        status = run_gzsync(env, "status", "--json", cwd=tmp_path)
+        assert json.loads(status.stdout)["bulk_jobs"] == {
+            "affiliates": {"job_id": pending["job_id"], "records": pending["records"]}
+        }
         assert env.zoho.records("Accounts") == []  # Zoho has not processed it yet
 
         # Zoho finishes the job; the next run collects it, then writes the customers

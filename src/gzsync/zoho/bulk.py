@@ -26,8 +26,8 @@ Decisions:
   rows is not documented: an affiliate in the same file might not exist yet, and the child
   would be refused. So the integration resolves ids before (affiliates are written before
   their card holders, accounts before contacts, as the upsert path does, and each job's
-  `RECORD_ID`s fill the id cache), and a record whose parent id is not known yet is sent
-  without the lookup and linked in a second pass (an upsert of just the lookup).
+  `RECORD_ID`s fill the id cache); see :mod:`gzsync.sync.bulk_path` for what happens to a
+  record whose parent id is not known (no second pass: it waits as with upserts).
   A refused lookup (`INVALID_DATA` or `RESOURCE_NOT_FOUND` on a lookup column, whichever
   Zoho uses) becomes the upsert's shape: `INVALID_DATA` with `api_name` the lookup field,
   so the writer's lookup repair applies to both paths.
