@@ -103,3 +103,28 @@ def test_a_run_stopped_while_zoho_works_is_collected_by_the_next(tmp_path: Path)
         assert calls["bulk_write"] == 2  # the first run's affiliates job + the customers'
         assert not _meta(env.state_db, pending_key("affiliates"))
         assert_parity(env, contacts=False)
+
+
+def test_a_job_zoho_finished_after_the_run_stopped_is_not_paid_for_again(
+    tmp_path: Path,
+) -> None:
+    from gzsync.sandbox.zoho_bulk import _finish
+
+    for env in make_env(tmp_path, customers=250):
+        settings = env.with_settings(BULK_POLL=0)
+        env.zoho.bulk.polls_to_complete = 10**6
+        first = sync(env, settings, bulk=True, max_duration_s=1.0, entities=("accounts",))
+        assert first.status == "partial", first.message
+        (job,) = env.zoho.bulk.jobs.values()
+        # Zoho processes the job between the runs (as it does: it does not wait for polls)
+        _finish(job, env.zoho.crm)
+        assert env.zoho.records("Accounts")  # the affiliates are in Zoho now
+        env.zoho.bulk.polls_to_complete = 1
+        second = sync(env, settings, bulk=True, entities=("accounts",))
+        assert second.status in ("success", "incomplete"), second.message
+        # the affiliates Zoho holds as they should be are not sent again (the read compares
+        # with Zoho), no job is submitted for them, and the old job's entry is cleared
+        assert second.bulk.get("affiliates", {}).get("jobs", 0) == 0
+        assert env.zoho.stats()["calls"]["bulk_write"] == 2  # the affiliates' + customers'
+        assert not _meta(env.state_db, pending_key("affiliates"))
+        assert_parity(env, contacts=False)

@@ -58,7 +58,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gzsync.errors import ZohoRequestError
@@ -71,6 +71,7 @@ from gzsync.sync.writer import (
     BATCH_SIZE,
     BatchWriter,
     Deferred,
+    Item,
     Outgoing,
     WriteOptions,
     WriteOutcome,
@@ -222,9 +223,25 @@ class BulkBatchWriter(BatchWriter):
         self._main: set[int] = set()  # the batches' own record lists (not a repair's)
         self._jobs: dict[int, str] = {}  # batch seq -> job whose entry its commit clears
         self._current = 0
+        self._touched: set[str] = set()  # jobs this writer submitted or collected
         #: a stream written by jobs without a threshold decision of its own (affiliates,
         #: with their card holders) counts its records in the report as its files go
         self._counts_records = stream.name not in ctx.report.bulk
+
+    async def write(self, items: Iterable[Item] | AsyncIterable[Item]) -> WriteOutcome:
+        outcome = await super().write(items)
+        if outcome.stopped is None and not self._ctx.options.dry_run:
+            # a job of an earlier run that no file of this run matched (Zoho held its
+            # records by now, so a compared read did not send them again): see it end
+            pending = PendingJob.from_text(
+                await asyncio.to_thread(self._store.meta_get, pending_key(self._stream))
+            )
+            if pending is not None and pending.job_id not in self._touched:
+                try:
+                    await finish_stale(self._ctx, self._stream_decl, self._bulk)
+                except Deferred as exc:
+                    log.info("%s: %s", self._stream, exc)
+        return outcome
 
     def _as_job(self, records: Sequence[Outgoing]) -> bool:
         return self._forced or len(records) >= MIN_JOB_ROWS
@@ -324,6 +341,7 @@ class BulkBatchWriter(BatchWriter):
         if self._counts_records:
             counts["records"] += len(records)
         self._jobs[self._current] = job_id
+        self._touched.add(job_id)
         try:
             result = await self._bulk.collect(
                 self._module,
