@@ -276,7 +276,7 @@ class BulkBatchWriter(BatchWriter):
                 for i, r in enumerate(records)
                 if len(r.payload) == len(columns) or r.key not in known
             ]
-        if not self._as_job([records[i] for i in whole]):
+        if not whole or not self._as_job([records[i] for i in whole]):
             return await self._upserts(records)
         results: list[UpsertResult | None] = [None] * len(records)
         job = await self._job([records[i] for i in whole], list(columns))
@@ -352,7 +352,9 @@ class BulkBatchWriter(BatchWriter):
                 resumed=resumed,
             )
         except JobPending as exc:
-            raise Deferred(f"{exc}; its results are collected next run") from None
+            note = f"{self._stream}: {exc}; the next run collects its results"
+            self._ctx.report.warnings.append(note)
+            raise Deferred(note) from None
         except ZohoRequestError:
             # the job failed as a whole (nothing written): the batch goes to the ledger as
             # failed (retried next run) and the entry is cleared
