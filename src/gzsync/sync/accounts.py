@@ -369,23 +369,27 @@ async def _prewrite_affiliates(ctx: RunContext, spool: Spool, fetched: Fetched) 
     """Bulk Write: the affiliates of every window, written before any customer, in Bulk
     Write files of their own, so each card holder's link has its id when its file is made
     (lookups resolved before; see sync/bulk_path.py). An affiliate several windows share
-    is written once. `complete` is False when the budget or the credits stopped it: then
-    no customer goes this run (none without its link)."""
+    is written once, from the last window that has it (as the upserts, window after window,
+    leave it). `complete` is False when the budget or the credits stopped it: then no
+    customer goes this run (none without its link)."""
     compared = fetched.full and ctx.options.since_rev is None
     ids: dict[str, str] = {}
-    seen: set[str] = set()
+    # a first pass, linking only (pure): the last window of each affiliate
+    last: dict[str, int] = {}
+    for w, window in enumerate(chunked(spool.iter_rows(CUSTOMERS.name, fetched.limit), WINDOW)):
+        for key in _planned_keys(spool, window):
+            last[key] = w
 
     async def items() -> AsyncIterator[Outgoing | Held]:
-        for window in chunked(spool.iter_rows(CUSTOMERS.name, fetched.limit), WINDOW):
+        windows = chunked(spool.iter_rows(CUSTOMERS.name, fetched.limit), WINDOW)
+        for w, window in enumerate(windows):
             planned = await _affiliate_items(ctx, spool, window, compared)
             if planned is None:
                 continue
             ids.update(planned[1])
             for item in planned[2]:
-                if isinstance(item, Outgoing):
-                    if item.key in seen:
-                        continue
-                    seen.add(item.key)
+                if isinstance(item, Outgoing) and last.get(item.key, w) != w:
+                    continue  # a later window writes it
                 yield item
             ctx.heartbeat()
 
@@ -408,6 +412,16 @@ async def _prewrite_affiliates(ctx: RunContext, spool: Spool, fetched: Fetched) 
     # the waiting card holders are found per window (_linked), from these keys
     waiting = {key: key for key in outcome.transient_keys}
     return _Affiliates({}, ids, waiting, complete=outcome.stopped is None)
+
+
+def _planned_keys(spool: Spool, window: list[Mapped | Rejected]) -> list[str]:
+    """The keys of the affiliates a window's link plan upserts (pure, no writes)."""
+    card_holders = card_holders_of(m for m in window if isinstance(m, Mapped))
+    if not card_holders:
+        return []
+    rows = spool.affiliates_between(min(card_holders), max(card_holders))
+    plan = link_affiliates(card_holders, [r for r in rows if isinstance(r, Mapped)])
+    return [a.key for a in plan.affiliates]
 
 
 async def _linked(
