@@ -231,7 +231,9 @@ def test_submit_then_collect_later_stops_at_stop_and_resumes(
     async def go() -> tuple[str, list[Any], int]:
         client = _client(url)
         writer = BulkWriter(client, api_base=url, poll=PollPolicy.for_tests())
-        submitted = await writer.submit("Accounts", records, find_by="Trader_ID")
+        submitted = await writer.submit(
+            "Accounts", records, find_by="Trader_ID", columns=list(records[0])
+        )
         # asked to stop before the first poll: nothing polled yet, the job goes on
         with pytest.raises(JobPending) as first:
             await writer.collect("Accounts", submitted.job_id, [], [], stop=lambda: True)

@@ -55,11 +55,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import logging
+import sqlite3
+import tempfile
 import time
-from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
 from gzsync.errors import ZohoRequestError
 from gzsync.mapping.payload_hash import payload_hash
@@ -69,13 +74,16 @@ from gzsync.sync.context import RunContext
 from gzsync.sync.failures import FailureCounter
 from gzsync.sync.writer import (
     BATCH_SIZE,
+    PAYLOAD_HASH_KEY,
     BatchWriter,
     Deferred,
     Item,
     Outgoing,
     WriteOptions,
     WriteOutcome,
+    _aiter,
     _Batch,
+    record_hash,
 )
 from gzsync.zoho.bulk import JOB_CREDITS, BulkWriter, JobPending, PollPolicy
 from gzsync.zoho.client import UpsertResult
@@ -155,8 +163,86 @@ def digest(records: Sequence[Outgoing]) -> str:
     """What a file holds, in order: keys, revisions and payload hashes."""
     h = hashlib.sha256()
     for r in records:
-        h.update(f"{r.key}\x1f{r.rev}\x1f{payload_hash(r.payload)}\n".encode())
+        h.update(f"{r.key}\x1f{r.rev}\x1f{record_hash(r)}\n".encode())
     return h.hexdigest()
+
+
+#: the key of a spilled payload's row on disk (see _Spill)
+_SPILLED = "\x00spilled"
+
+
+class _Spill:
+    """The payloads of a Bulk Write stream on disk (a temporary SQLite file) while their
+    files are made: a file's 25,000 payload dicts take about 70 MB in memory, so the
+    batches hold only a stub (its row and its hash: :data:`PAYLOAD_HASH_KEY`), and the
+    payloads are read back in order as the CSV is written (issue 15: RSS < 200 MB)."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="gzsync-bulk-")
+        self._db = sqlite3.connect(
+            Path(self._dir.name) / "payloads.db", isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("PRAGMA cache_size=-4000")
+        self._db.execute("CREATE TABLE p (seq INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+        self._seq = itertools.count()
+        self._buffer: list[tuple[int, str]] = []
+
+    def __enter__(self) -> _Spill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._db.close()
+        self._dir.cleanup()
+
+    def put(self, record: Outgoing) -> Outgoing:
+        seq = next(self._seq)
+        self._buffer.append((seq, json.dumps(record.payload, separators=(",", ":"))))
+        if len(self._buffer) >= 1000:
+            self._flush()
+        stub = {_SPILLED: seq, PAYLOAD_HASH_KEY: payload_hash(record.payload)}
+        return replace(record, payload=stub)
+
+    def _flush(self) -> None:
+        if self._buffer:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT INTO p VALUES (?, ?)", self._buffer)
+            self._db.execute("COMMIT")
+            self._buffer.clear()
+
+    def payloads(self, records: Sequence[Outgoing]) -> Iterator[dict[str, Any]]:
+        """The payloads of `records` (spilled, in spill order), one at a time."""
+        self._flush()
+        wanted = [r.payload.get(_SPILLED) for r in records]
+        if not wanted:
+            return
+        if any(not isinstance(w, int) for w in wanted):  # not spilled: as they are
+            yield from (dict(r.payload) for r in records)
+            return
+        position = 0
+        cursor = self._db.execute(
+            "SELECT seq, body FROM p WHERE seq BETWEEN ? AND ? ORDER BY seq",
+            (wanted[0], wanted[-1]),
+        )
+        for seq, body in cursor:
+            if position < len(wanted) and seq == wanted[position]:
+                yield json.loads(body)
+                position += 1
+        if position != len(wanted):
+            raise RuntimeError("a Bulk Write payload is missing from the spill")
+
+    def hydrate(self, records: Sequence[Outgoing]) -> list[Outgoing]:
+        """`records` with their payloads back (a few: upserts, repairs)."""
+        return [replace(r, payload=p) for r, p in zip(records, self.payloads(records), strict=True)]
+
+    def drop(self, records: Sequence[Outgoing]) -> None:
+        """Forget committed payloads (the file stays small)."""
+        seqs = [r.payload.get(_SPILLED) for r in records]
+        ints = [s for s in seqs if isinstance(s, int)]
+        if ints:
+            self._flush()
+            self._db.execute("DELETE FROM p WHERE seq BETWEEN ? AND ?", (min(ints), max(ints)))
 
 
 def bulk_writer(ctx: RunContext) -> BulkWriter:
@@ -229,7 +315,14 @@ class BulkBatchWriter(BatchWriter):
         self._counts_records = stream.name not in ctx.report.bulk
 
     async def write(self, items: Iterable[Item] | AsyncIterable[Item]) -> WriteOutcome:
-        outcome = await super().write(items)
+        with _Spill() as spill:
+            self._spill = spill
+
+            async def spilled() -> AsyncIterator[Item]:
+                async for item in _aiter(items):
+                    yield spill.put(item) if isinstance(item, Outgoing) else item
+
+            outcome = await super().write(spilled())
         if outcome.stopped is None and not self._ctx.options.dry_run:
             # a job of an earlier run that no file of this run matched (Zoho held its
             # records by now, so a compared read did not send them again): see it end
@@ -259,32 +352,40 @@ class BulkBatchWriter(BatchWriter):
         finally:
             self._main.discard(id(batch.outgoing))
 
+    async def _repair_and_resend(
+        self, records: Sequence[Outgoing], failures: FailureCounter
+    ) -> tuple[list[Confirmed], list[LedgerEntry]]:
+        return await super()._repair_and_resend(self._spill.hydrate(records), failures)
+
     async def _upsert(self, records: Sequence[Outgoing]) -> list[UpsertResult]:
-        if id(records) not in self._main:  # a repair's resend, a few records
+        if id(records) not in self._main:  # a repair's resend: payloads at hand
             return await self._upserts(records)
+        # the file's columns, and how many each record has, read from disk (not kept)
         columns: dict[str, None] = {}
-        for r in records:
-            columns.update(dict.fromkeys(r.payload))
-        whole = [i for i, r in enumerate(records) if len(r.payload) == len(columns)]
+        sizes: list[int] = []
+        for payload in self._spill.payloads(records):
+            columns.update(dict.fromkeys(payload))
+            sizes.append(len(payload))
+        whole = [i for i, n in enumerate(sizes) if n == len(columns)]
         if len(whole) < len(records) and not self._maybe_in_zoho:
             # a field left out (a value the mapping dropped with a warning) is an empty
             # cell: the same as leaving it out for a record Zoho does not hold yet
-            partial = [r.key for r in records if len(r.payload) < len(columns)]
+            partial = [r.key for r, n in zip(records, sizes, strict=True) if n < len(columns)]
             known = await asyncio.to_thread(self._store.ids_get, self._module, partial)
             whole = [
                 i
-                for i, r in enumerate(records)
-                if len(r.payload) == len(columns) or r.key not in known
+                for i, (r, n) in enumerate(zip(records, sizes, strict=True))
+                if n == len(columns) or r.key not in known
             ]
         if not whole or not self._as_job([records[i] for i in whole]):
-            return await self._upserts(records)
+            return await self._upserts(self._spill.hydrate(records))
         results: list[UpsertResult | None] = [None] * len(records)
         job = await self._job([records[i] for i in whole], list(columns))
         for i, result in zip(whole, job, strict=True):
             results[i] = result
         rest = [i for i, r in enumerate(results) if r is None]
         if rest:
-            sent = await self._upserts([records[i] for i in rest])
+            sent = await self._upserts(self._spill.hydrate([records[i] for i in rest]))
             for i, result in zip(rest, sent, strict=True):
                 results[i] = result
         return [r for r in results if r is not None]
@@ -312,10 +413,7 @@ class BulkBatchWriter(BatchWriter):
         counts = self._ctx.report.bulk.setdefault(
             self._stream, {"records": 0, "jobs": 0, "collected": 0}
         )
-        lookups = sorted(
-            {c for r in records for c, v in r.payload.items() if isinstance(v, Mapping)}
-            | ({self._lookup_field} & set(columns) if self._lookup_field else set())
-        )
+        lookups = [self._lookup_field] if self._lookup_field in columns else []
         if pending is not None and pending.digest == mark:
             job_id, resumed = pending.job_id, True
             counts["collected"] += 1
@@ -325,7 +423,7 @@ class BulkBatchWriter(BatchWriter):
                 await finish_stale(self._ctx, self._stream_decl, self._bulk)
             submitted = await self._bulk.submit(
                 self._module,
-                [r.payload for r in records],
+                self._spill.payloads(records),
                 find_by=self._dup,
                 columns=columns,
                 lookups=lookups,
@@ -370,6 +468,7 @@ class BulkBatchWriter(BatchWriter):
         outcome: WriteOutcome,
     ) -> None:
         await super()._settle(batch, confirmed, ledger, outcome)
+        self._spill.drop(batch.outgoing)
         if self._jobs.pop(batch.seq, None) is not None and self._commit is not None:
             # committed: the job's results are in the store; a new run must not collect it
             await asyncio.to_thread(self._store.meta_put, pending_key(self._stream), "")

@@ -408,7 +408,7 @@ class BatchWriter:
                 zoho_id
                 and record.settles is None
                 and record.key not in self._ledgered
-                and stored.get(record.key) == payload_hash(record.payload)
+                and stored.get(record.key) == record_hash(record)
             ):
                 batch.unchanged.append(_confirmed(record, zoho_id))
             else:
@@ -635,7 +635,18 @@ def _confirmed(record: Outgoing, zoho_id: str, *, hashed: bool = False) -> Confi
     `hashed`: with the hash of the payload Zoho confirmed (False: nothing new to keep).
     """
     rev = record.rev if record.settles is None else max(record.rev, record.settles)
-    return Confirmed(record.key, rev, zoho_id, payload_hash(record.payload) if hashed else None)
+    return Confirmed(record.key, rev, zoho_id, record_hash(record) if hashed else None)
+
+
+#: A payload kept on disk while its Bulk Write file is made (sync/bulk_path.py) is a small
+#: dict carrying its hash under this key, computed before it was put away.
+PAYLOAD_HASH_KEY = "\x00payload_hash"
+
+
+def record_hash(record: Outgoing) -> str:
+    """The hash of `record`'s payload (:mod:`gzsync.mapping.payload_hash`)."""
+    known = record.payload.get(PAYLOAD_HASH_KEY)
+    return known if isinstance(known, str) else payload_hash(record.payload)
 
 
 async def _aiter(items: Iterable[Item] | AsyncIterable[Item]) -> AsyncIterator[Item]:

@@ -328,26 +328,26 @@ class BulkWriter:
     async def submit(
         self,
         module: str,
-        records: Sequence[Mapping[str, Any]],
+        records: Iterable[Mapping[str, Any]],
         *,
         find_by: str,
-        columns: Sequence[str] | None = None,
+        columns: Sequence[str],
         lookups: Iterable[str] = (),
     ) -> Submitted:
-        """Upload one file of `records` (at most `max_rows`) and create its upsert job.
+        """Upload one file of `records` (1 to `max_rows`, read once, as they come: they
+        may come from disk) with these `columns`, and create its upsert job.
 
         The first half of :meth:`write` for a caller that persists the job id before it
         waits (a run that may be stopped while Zoho works: :meth:`collect` later)."""
-        if not 0 < len(records) <= self._max_rows:
-            raise ValueError(f"a Bulk Write file holds 1 to {self._max_rows} rows")
-        first = records[0]
-        names = [coql.name(find_by), *(c for c in (columns or list(first)) if c != find_by)]
-        lookup_set = set(lookups) | {n for n in names if isinstance(first.get(n), Mapping)}
+        names = [coql.name(find_by), *(c for c in columns if c != find_by)]
+        lookup_set = set(lookups) & set(names)
         with self._sheet(names) as sheet:
             for record in records:
                 lookup_set |= self._add(sheet, names, record)
-            if sheet.size >= MAX_CSV_BYTES:
-                raise ValueError("a Bulk Write file above 24 MB of CSV")
+                if len(sheet.keys) > self._max_rows or sheet.size >= MAX_CSV_BYTES:
+                    raise ValueError(f"a Bulk Write file above {self._max_rows} rows or 24 MB")
+            if not sheet.keys:
+                raise ValueError("a Bulk Write file without records")
             sheet.text.close()
             sheet.archive.close()
             sheet.handle.seek(0)
