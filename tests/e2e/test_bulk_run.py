@@ -128,3 +128,36 @@ def test_a_job_zoho_finished_after_the_run_stopped_is_not_paid_for_again(
         assert env.zoho.stats()["calls"]["bulk_write"] == 2  # the affiliates' + customers'
         assert not _meta(env.state_db, pending_key("affiliates"))
         assert_parity(env, contacts=False)
+
+
+def test_a_lookup_zoho_refuses_in_a_job_is_repaired_as_with_upserts(tmp_path: Path) -> None:
+    """A contact whose cached Account id Zoho refuses in the job (Account deleted in the
+    CRM, re-created with a new id) is evicted, resolved again and resent; one whose Account
+    is gone waits in the ledger (`waiting_parent`)."""
+    from tests.e2e.test_contacts_sync import _contact, _small_world, accounts_by_key
+
+    for env in make_env(tmp_path, customers=10):
+        settings = env.with_settings(BULK_POLL=0)
+        _small_world(env)
+        sync(env, settings)
+        old_c1 = accounts_by_key(env)["C1"]["id"]
+        assert env.zoho.delete_record("Accounts", old_c1)
+        env.zoho.crm.upsert(
+            "Accounts", [{"Trader_ID": "C1", "Account_Name": "Customer C1"}], ["Trader_ID"]
+        )
+        new_c1 = accounts_by_key(env)["C1"]["id"]
+        assert env.zoho.delete_record("Accounts", accounts_by_key(env)["C2"]["id"])
+        env.galaxy.add_rows(
+            "ZH_CONTACTS",
+            [
+                _contact("K1", "C1", 3000050, JOBTITLE="Owner"),
+                _contact("K3", "C2", 3000051, JOBTITLE="Owner"),
+            ],
+        )
+        report = sync(env, settings, entities=("contacts",), bulk=True)
+        assert report.bulk["contacts"]["jobs"] == 1
+        contacts = {r["Galaxy_Contact_ID"]: r for r in env.zoho.records("Contacts")}
+        assert contacts["K1"]["Account_Name"]["id"] == new_c1
+        assert contacts["K1"]["Title"] == "Owner"
+        entry = next(e for e in ledger(env) if e.key == "K3")
+        assert entry.kind == "waiting_parent"
