@@ -55,3 +55,14 @@ def test_bulk_flag_writes_through_jobs_and_no_bulk_forbids_them(served: Env) -> 
     assert served.zoho.stats()["calls"]["bulk_write"] == 1
     assert "through Zoho Bulk Write" in yes.stderr
     assert_parity(served)
+
+
+def test_schedule_takes_the_bulk_flag_too(served: Env) -> None:
+    result = gzsync(
+        "schedule", "--every", "1h", "--max-runs", "1", "--bulk", "--quiet",
+        "--entities", "accounts",
+        env=_env(served), cwd=served.state_db.parent,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert served.zoho.stats()["calls"]["bulk_write"] >= 1
+    assert_parity(served, contacts=False)
