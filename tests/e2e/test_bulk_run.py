@@ -161,3 +161,21 @@ def test_a_lookup_zoho_refuses_in_a_job_is_repaired_as_with_upserts(tmp_path: Pa
         assert contacts["K1"]["Title"] == "Owner"
         entry = next(e for e in ledger(env) if e.key == "K3")
         assert entry.kind == "waiting_parent"
+
+
+def test_a_failed_job_sends_its_records_to_the_ledger_and_the_next_run_retries(
+    tmp_path: Path,
+) -> None:
+    for env in make_env(tmp_path, customers=200):
+        settings = env.with_settings(BULK_POLL=0)
+        env.zoho.bulk.fail_next = 1  # the first job (the affiliates' file) ends FAILED
+        first = sync(env, settings, bulk=True, entities=("accounts",))
+        assert first.status == "incomplete", first.message
+        failed = [e for e in ledger(env) if e.kind == "failed"]
+        assert failed
+        assert {e.reason for e in failed} == {"BULK_JOB_FAILED"}
+        assert not _meta(env.state_db, pending_key("affiliates"))
+        second = sync(env, settings, bulk=True, entities=("accounts",))
+        assert second.status in ("success", "incomplete"), second.message
+        assert not [e for e in ledger(env) if e.kind == "failed"]
+        assert_parity(env, contacts=False)

@@ -96,6 +96,15 @@ MIN_JOB_ROWS = 5_100
 FILE_CREDITS = JOB_CREDITS + 4
 
 
+#: The lookup fields of each module we write: mapped `find_by: id` in every file, also
+#: when no record of the file has a value (an all-empty lookup column without `find_by`
+#: is refused as a whole: `MANDATORY_NOT_FOUND`).
+MODULE_LOOKUPS: dict[str, tuple[str, ...]] = {
+    "Accounts": ("Affiliate_To",),
+    "Contacts": ("Account_Name",),
+}
+
+
 def pending_key(stream: str) -> str:
     """The meta entry of a stream's submitted, not yet committed job."""
     return f"bulk_job:{stream}"
@@ -413,7 +422,8 @@ class BulkBatchWriter(BatchWriter):
         counts = self._ctx.report.bulk.setdefault(
             self._stream, {"records": 0, "jobs": 0, "collected": 0}
         )
-        lookups = [self._lookup_field] if self._lookup_field in columns else []
+        known = {*MODULE_LOOKUPS.get(self._module, ()), self._lookup_field}
+        lookups = sorted(c for c in columns if c in known)
         if pending is not None and pending.digest == mark:
             job_id, resumed = pending.job_id, True
             counts["collected"] += 1
