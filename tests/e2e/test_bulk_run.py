@@ -179,3 +179,23 @@ def test_a_failed_job_sends_its_records_to_the_ledger_and_the_next_run_retries(
         assert second.status in ("success", "incomplete"), second.message
         assert not [e for e in ledger(env) if e.kind == "failed"]
         assert_parity(env, contacts=False)
+
+
+def test_the_credit_reserve_is_asked_for_a_job_s_cost_between_files(tmp_path: Path) -> None:
+    for env in make_env(tmp_path, customers=200):
+        # two jobs fit (about 505 credits each), a third would eat into the reserve
+        env.zoho.set_limits(daily_credits=1400)
+        settings = env.with_settings(
+            BULK_POLL=0, ZOHO_DAILY_CREDITS=1400, ZOHO_CREDIT_RESERVE="300"
+        )
+        first = sync(env, settings, bulk=True)
+        assert first.status == "partial", first.message
+        assert "ZOHO_CREDIT_RESERVE" in first.message
+        assert env.zoho.stats()["calls"]["bulk_write"] == 2  # affiliates, customers
+        assert env.zoho.stats()["credits_remaining"] >= 300
+        assert not [e for e in ledger(env) if e.kind == "failed"]
+        env.zoho.set_limits(daily_credits=1400)  # a new day
+        last = sync(env, settings, bulk=True)
+        assert last.status in ("success", "incomplete"), last.message
+        assert env.zoho.stats()["calls"]["bulk_write"] == 3  # + the contacts'
+        assert_parity(env)
