@@ -199,3 +199,24 @@ def test_the_credit_reserve_is_asked_for_a_job_s_cost_between_files(tmp_path: Pa
         assert last.status in ("success", "incomplete"), last.message
         assert env.zoho.stats()["calls"]["bulk_write"] == 3  # + the contacts'
         assert_parity(env)
+
+
+def test_an_upsert_run_waits_for_an_earlier_job_within_its_budget(tmp_path: Path) -> None:
+    """An older job must not land after newer upserts: a run without Bulk Write first sees
+    an earlier run's job to its end; at its budget it stops partial (not a crash)."""
+    for env in make_env(tmp_path, customers=200):
+        settings = env.with_settings(BULK_POLL=0)
+        env.zoho.bulk.polls_to_complete = 10**6
+        first = sync(env, settings, bulk=True, max_duration_s=1.0, entities=("accounts",))
+        assert first.status == "partial"
+        assert _meta(env.state_db, pending_key("affiliates"))
+        second = sync(env, settings, bulk=False, max_duration_s=1.0, entities=("accounts",))
+        assert second.status == "partial", second.message
+        assert "still running" in second.message
+        assert env.zoho.stats()["calls"].get("upsert", 0) == 0  # nothing sent meanwhile
+        env.zoho.bulk.polls_to_complete = 1
+        third = sync(env, settings, bulk=False, entities=("accounts",))
+        assert third.status in ("success", "incomplete"), third.message
+        assert not _meta(env.state_db, pending_key("affiliates"))
+        assert env.zoho.stats()["calls"]["bulk_write"] == 1
+        assert_parity(env, contacts=False)

@@ -145,16 +145,16 @@ async def write_accounts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     prewritten: _Affiliates | None = None
     if bulk and not ctx.options.dry_run:
         prewritten = await _prewrite_affiliates(ctx, spool, fetched)
-        if not prewritten.complete:
-            if not stopped_for_credits(ctx.credits, ctx.report):
-                _partial(ctx)
-            ctx.report.customers.fetched = 0  # none processed: read again next run
-            ctx.report.phases["write_accounts"] = time.monotonic() - t1
-            ctx.report.watermark_after[CUSTOMERS.name] = ctx.store.get_watermark(CUSTOMERS.name)
-            return
-    elif not ctx.options.dry_run:
-        for stream in (AFFILIATES, CUSTOMERS):
-            await bulk_path.finish_stale(ctx, stream)
+        started = prewritten.complete
+        if not started and not stopped_for_credits(ctx.credits, ctx.report):
+            _partial(ctx)
+    else:
+        started = ctx.options.dry_run or await bulk_path.wait_for_stale(ctx, AFFILIATES, CUSTOMERS)
+    if not started:
+        ctx.report.customers.fetched = 0  # none processed: read again next run
+        ctx.report.phases["write_accounts"] = time.monotonic() - t1
+        ctx.report.watermark_after[CUSTOMERS.name] = ctx.store.get_watermark(CUSTOMERS.name)
+        return
     # the budget is checked before every batch (issue 15), and per window before its
     # affiliates start (see _customer_items)
     options = WriteOptions(

@@ -294,6 +294,19 @@ async def finish_stale(ctx: RunContext, stream: Stream, bulk: BulkWriter | None 
     await asyncio.to_thread(ctx.store.meta_put, key, "")
 
 
+async def wait_for_stale(ctx: RunContext, *streams: Stream) -> bool:
+    """:func:`finish_stale` for a stream written by upserts this run; False when the budget
+    ran out first (the report says `partial`: the stream is written next run)."""
+    try:
+        for stream in streams:
+            await finish_stale(ctx, stream)
+    except Deferred as exc:
+        ctx.report.status = "partial"
+        ctx.report.message = str(exc)
+        return False
+    return True
+
+
 class BulkBatchWriter(BatchWriter):
     """A :class:`BatchWriter` whose batches are Bulk Write files (see the module)."""
 

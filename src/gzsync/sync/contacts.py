@@ -86,8 +86,10 @@ async def write_contacts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     # issue 15: many contacts -> Bulk Write (sync/bulk_path.py); parents resolved before
     to_write = spool.count(CONTACTS.name)
     bulk = bulk_path.wants_bulk(ctx, CONTACTS.name, min(to_write, fetched.limit or to_write))
-    if not bulk and not ctx.options.dry_run:
-        await bulk_path.finish_stale(ctx, CONTACTS)
+    if not bulk and not ctx.options.dry_run and not await bulk_path.wait_for_stale(ctx, CONTACTS):
+        report.contacts.fetched = 0  # not processed: read again next run
+        report.watermark_after[CONTACTS.name] = ctx.store.get_watermark(CONTACTS.name)
+        return
     options = WriteOptions(
         budget=ctx.budget,
         repair=partial(_repair, ctx),
