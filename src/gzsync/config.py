@@ -155,6 +155,10 @@ class Settings(BaseSettings):
     zoho_credit_reserve: str = Field(
         "10%", pattern=r"^\s*\d+(\.\d+)?\s*%?\s*$", validation_alias="ZOHO_CREDIT_RESERVE"
     )
+    # Bulk Write in the run (issue 15; gzsync.sync.bulk_path)
+    bulk_threshold: int = Field(20000, ge=0, validation_alias="BULK_THRESHOLD")
+    bulk_file_rows: int = Field(25000, ge=1, le=25000, validation_alias="BULK_FILE_ROWS")
+    bulk_poll_s: float = Field(5.0, ge=0, validation_alias="BULK_POLL")
 
     # Phase 2: offers -> Quotes (SPEC §7; gzsync.galaxy.offers, gzsync.mapping.quotes)
     galaxy_offers_view: str = Field("zh_offers", validation_alias="GALAXY_OFFERS_VIEW")

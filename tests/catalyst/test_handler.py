@@ -36,6 +36,9 @@ from gzsync.sandbox.zoho import create_zoho_app
         ({"dry_run": "False", "limit": " "}, {"dry_run": False, "limit": None}),
         ({"entities": "contacts"}, {"entities": ("contacts",)}),
         ({"entities": "contacts, accounts"}, {"entities": ("accounts", "contacts")}),
+        ({}, {"bulk": None}),
+        ({"bulk": "true"}, {"bulk": True}),
+        ({"bulk": "false"}, {"bulk": False}),
     ],
 )
 def test_job_params_become_run_options(params: dict[str, str], expected: dict[str, Any]) -> None:
@@ -52,6 +55,7 @@ def test_job_params_become_run_options(params: dict[str, str], expected: dict[st
         ({"limit": "0"}, "job parameter limit"),
         ({"entities": "leads"}, "job parameter entities"),
         ({"dry_run": "maybe"}, "job parameter dry_run"),
+        ({"bulk": "often"}, "job parameter bulk"),
     ],
 )
 def test_bad_job_params_are_config_errors(params: dict[str, str], variable: str) -> None:

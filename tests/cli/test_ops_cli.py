@@ -103,7 +103,7 @@ def test_status_json_as_a_subprocess(state: dict[str, str], tmp_path: Path) -> N
     result = gzsync("status", "--json", "--runs", "2", inherit=True, env=state, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert list(data) == ["runs", "watermarks", "ledger", "ledger_total"]
+    assert list(data) == ["runs", "watermarks", "ledger", "ledger_total", "bulk_jobs"]
     assert [r["run_id"] for r in data["runs"]] == ["20240102T000000Z-r2", "20240101T000000Z-r1"]
     newest = data["runs"][0]
     assert newest["status"] == "incomplete"

@@ -216,3 +216,43 @@ def test_writer_refuses_what_it_cannot_write_faithfully(sandbox: tuple[str, Zoho
         "https://www.zohoapis.eu/v7/"
     )
     assert writer._download_target("https://download-accl.zoho.com/v2/crm/6/bulk-write/1/1.zip")
+
+
+def test_submit_then_collect_later_stops_at_stop_and_resumes(
+    sandbox: tuple[str, ZohoState],
+) -> None:
+    """A job submitted by one caller is collected by another (a later run) by its id."""
+    from gzsync.zoho.bulk import JobPending
+
+    url, state = sandbox
+    state.bulk.polls_to_complete = 3
+    records = _accounts(40)
+
+    async def go() -> tuple[str, list[Any], int]:
+        client = _client(url)
+        writer = BulkWriter(client, api_base=url, poll=PollPolicy.for_tests())
+        submitted = await writer.submit(
+            "Accounts", records, find_by="Trader_ID", columns=list(records[0])
+        )
+        # asked to stop before the first poll: nothing polled yet, the job goes on
+        with pytest.raises(JobPending) as first:
+            await writer.collect("Accounts", submitted.job_id, [], [], stop=lambda: True)
+        assert first.value.job_id == submitted.job_id
+        # resumed: polled at once; stop after the first poll that finds it running
+        with pytest.raises(JobPending):
+            await writer.collect(
+                "Accounts", submitted.job_id, [], [], stop=lambda: True, resumed=True
+            )
+        polls_before = state.stats()["calls"]["bulk_status"]
+        later = BulkWriter(client, api_base=url, poll=PollPolicy.for_tests())
+        keys = [str(r["Trader_ID"]) for r in records]
+        done = await later.collect("Accounts", submitted.job_id, keys, [], resumed=True)
+        await client.aclose()
+        return submitted.job_id, done.results, polls_before
+
+    job_id, results, polls = asyncio.run(go())
+    assert polls == 1  # only the resumed collect polled before the last one
+    assert list(state.bulk.jobs) == [job_id]
+    assert [r.ok for r in results] == [True] * 40
+    by_key = {r["Trader_ID"]: r["id"] for r in state.records("Accounts")}
+    assert [r.zoho_id for r in results] == [by_key[str(x["Trader_ID"])] for x in records]

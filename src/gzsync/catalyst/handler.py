@@ -132,7 +132,14 @@ def parse_job_params(params: Mapping[str, Any]) -> RunOptions:
     dry = str(params.get("dry_run", "")).strip().lower()
     if dry not in _TRUE | _FALSE:
         raise ConfigError("job parameter dry_run", f"expected true or false, got {dry!r}")
-    return RunOptions(dry_run=dry in _TRUE, since_rev=since_rev, limit=limit, entities=entities)
+    # issue 15: "true" forces Bulk Write, "false" forbids it, empty lets BULK_THRESHOLD decide
+    bulk_text = str(params.get("bulk", "")).strip().lower()
+    if bulk_text and bulk_text not in _TRUE | _FALSE:
+        raise ConfigError("job parameter bulk", f"expected true or false, got {bulk_text!r}")
+    bulk = None if not bulk_text else bulk_text in _TRUE
+    return RunOptions(
+        dry_run=dry in _TRUE, since_rev=since_rev, limit=limit, entities=entities, bulk=bulk
+    )
 
 
 def job_settings() -> Settings:

@@ -89,6 +89,13 @@ def render_report(report: RunReport, title: str = "gzsync run") -> None:
     )
     if report.message:
         stderr.print(report.message, highlight=False)
+    for stream, bulk in report.bulk.items():
+        verb = "would go" if report.dry_run else "went"
+        stderr.print(
+            f"{stream}: {bulk['records']} records {verb} through Zoho Bulk Write "
+            f"({bulk['jobs']} job(s) submitted, {bulk['collected']} collected from an earlier run)",
+            highlight=False,
+        )
     if report.status == "incomplete" and not report.dry_run:
         stderr.print(_ledger_news(report), highlight=False)
 

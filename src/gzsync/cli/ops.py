@@ -96,6 +96,19 @@ def _store(settings: Settings) -> Iterator[StateStore | None]:
 # -- status ------------------------------------------------------------------------------
 
 
+def pending_jobs(store: StateStore) -> dict[str, dict[str, Any]]:
+    """Bulk Write jobs submitted and not yet committed, by stream (sync/bulk_path.py)."""
+    from gzsync.streams import STREAM_NAMES
+    from gzsync.sync.bulk_path import PendingJob, pending_key
+
+    jobs: dict[str, dict[str, Any]] = {}
+    for stream in STREAM_NAMES:
+        job = PendingJob.from_text(store.meta_get(pending_key(stream)))
+        if job is not None:
+            jobs[stream] = {"job_id": job.job_id, "records": job.records}
+    return jobs
+
+
 def status_data(store: StateStore | None, runs: int = 10) -> dict[str, Any]:
     """The `gzsync status --json` object: `runs` (newest first), `watermarks`, `ledger`."""
     if store is None:
@@ -104,6 +117,7 @@ def status_data(store: StateStore | None, runs: int = 10) -> dict[str, Any]:
             "watermarks": dict.fromkeys(WATERMARKED),
             "ledger": [],
             "ledger_total": 0,
+            "bulk_jobs": {},
         }
     counts = store.ledger_counts()
     ledger = [
@@ -115,6 +129,7 @@ def status_data(store: StateStore | None, runs: int = 10) -> dict[str, Any]:
         "watermarks": {s: store.get_watermark(s) for s in WATERMARKED},
         "ledger": ledger,
         "ledger_total": sum(counts.values()),
+        "bulk_jobs": pending_jobs(store),  # issue 15: jobs the next run collects
     }
 
 
@@ -215,6 +230,12 @@ def print_status(data: dict[str, Any], out: Console) -> None:
             table.add_row(*cells)
         out.print(table)
     out.print(f"Watermarks: {words.watermarks(data['watermarks'])}", highlight=False)
+    for stream, job in data.get("bulk_jobs", {}).items():
+        out.print(
+            f"Bulk Write job {job['job_id']} ({stream}, {job['records']} records) was submitted "
+            "and is collected by the next run",
+            highlight=False,
+        )
     if not data["ledger"]:
         out.print("The ledger is empty.", highlight=False)
         return

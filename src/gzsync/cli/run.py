@@ -69,6 +69,15 @@ def run_command(
             "confirmed them (by default they cost nothing).",
         ),
     ] = False,
+    bulk: Annotated[
+        bool | None,
+        typer.Option(
+            "--bulk/--no-bulk",
+            help="Write through Zoho Bulk Write (--bulk) or never (--no-bulk); by default "
+            "a stream with more than BULK_THRESHOLD records to write goes through it.",
+            show_default=False,
+        ),
+    ] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON report on stdout.")
     ] = False,
@@ -96,6 +105,7 @@ def run_command(
             entities=parse_entities(entities),
             max_duration_s=max_duration,
             force=force,
+            bulk=bulk,
         )
     except ValueError as exc:
         fail(str(exc), code=2)

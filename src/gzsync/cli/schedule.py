@@ -83,6 +83,15 @@ def schedule_command(
             min=1,
         ),
     ] = None,
+    bulk: Annotated[
+        bool | None,
+        typer.Option(
+            "--bulk/--no-bulk",
+            help="Write through Zoho Bulk Write (--bulk) or never (--no-bulk); by default "
+            "a stream with more than BULK_THRESHOLD records to write goes through it.",
+            show_default=False,
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Only warnings and errors in the log.")
     ] = False,
@@ -107,6 +116,7 @@ def schedule_command(
         options = RunOptions(
             entities=parse_entities(entities),
             max_duration_s=max_duration or every_s,
+            bulk=bulk,
         )
     except ValueError as exc:
         fail(str(exc), code=2)

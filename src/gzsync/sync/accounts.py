@@ -49,13 +49,13 @@ from gzsync.galaxy.filters import Condition, Op
 from gzsync.mapping.records import Mapped, Rejected, map_affiliate, map_customer
 from gzsync.state.store import LedgerEntry
 from gzsync.streams import AFFILIATES, CUSTOMERS
-from gzsync.sync import fullread
+from gzsync.sync import bulk_path, fullread
 from gzsync.sync.affiliates import AffiliateRetries
 from gzsync.sync.context import RunContext
 from gzsync.sync.credit_gate import stopped_for_credits
 from gzsync.sync.failures import abort_if_tripped
 from gzsync.sync.fetch import Fetched, settle_full_read, spool_view, stream_start
-from gzsync.sync.linking import card_holders_of, link_affiliates
+from gzsync.sync.linking import LinkPlan, card_holders_of, link_affiliates
 from gzsync.sync.lookahead import cancel_pending, chunked
 from gzsync.sync.read_budget import within_budget
 from gzsync.sync.spool import Spool
@@ -147,20 +147,39 @@ async def write_accounts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     t1 = time.monotonic()
     if not ctx.options.dry_run:
         pin_start(ctx.store, CUSTOMERS.name, fetched.start)
+    # issue 15: many records -> Bulk Write, the affiliates first (see sync/bulk_path.py)
+    to_write = spool.count(CUSTOMERS.name)
+    bulk = bulk_path.wants_bulk(ctx, CUSTOMERS.name, min(to_write, fetched.limit or to_write))
+    prewritten: _Affiliates | None = None
+    if bulk and not ctx.options.dry_run:
+        prewritten = await _prewrite_affiliates(ctx, spool, fetched)
+        started = prewritten.complete
+        if not started and not stopped_for_credits(ctx.credits, ctx.report):
+            _partial(ctx)
+    else:
+        started = ctx.options.dry_run or await bulk_path.wait_for_stale(ctx, AFFILIATES, CUSTOMERS)
+    if not started:
+        ctx.report.customers.fetched = 0  # none processed: read again next run
+        ctx.report.phases["write_accounts"] = time.monotonic() - t1
+        ctx.report.watermark_after[CUSTOMERS.name] = ctx.store.get_watermark(CUSTOMERS.name)
+        return
     # the budget is checked before every batch (issue 15), and per window before its
     # affiliates start (see _customer_items)
-    writer = BatchWriter(
-        CUSTOMERS,
-        ctx,
-        WriteOptions(
-            budget=ctx.budget,
-            first_batch_free=True,
-            credits=ctx.credits,
-            hashes=True,
-            skip_unchanged=skip_unchanged(ctx, fetched),
-        ),
+    options = WriteOptions(
+        budget=ctx.budget,
+        first_batch_free=True,
+        credits=ctx.credits,
+        hashes=True,
+        skip_unchanged=skip_unchanged(ctx, fetched),
     )
-    outcome = await writer.write(_customer_items(ctx, spool, fetched))
+    writer = (
+        bulk_path.BulkBatchWriter(
+            CUSTOMERS, ctx, options, maybe_in_zoho=fetched.start.source == "zoho"
+        )
+        if prewritten is not None
+        else BatchWriter(CUSTOMERS, ctx, options)
+    )
+    outcome = await writer.write(_customer_items(ctx, spool, fetched, prewritten))
     _stopped(ctx, outcome)
     if outcome.stopped == "budget":
         _partial(ctx)
@@ -191,7 +210,9 @@ class _Affiliates:
     complete: bool = True
 
 
-async def _customer_items(ctx: RunContext, spool: Spool, fetched: Fetched) -> AsyncIterator[Item]:
+async def _customer_items(
+    ctx: RunContext, spool: Spool, fetched: Fetched, prewritten: _Affiliates | None = None
+) -> AsyncIterator[Item]:
     """Customers in revision order, window by window, each after its window's affiliates.
 
     The next window's affiliates are written while this window's customers are, so the
@@ -208,7 +229,7 @@ async def _customer_items(ctx: RunContext, spool: Spool, fetched: Fetched) -> As
     window = next(windows, None)
     compared = fetched.full and ctx.options.since_rev is None
     skip = skip_unchanged(ctx, fetched)
-    task = _affiliates_task(ctx, spool, window, compared, skip)
+    task = _affiliates_task(ctx, spool, window, compared, skip, prewritten)
     upcoming: asyncio.Task[_Affiliates] | None = None
     try:
         while window is not None and task is not None:
@@ -229,7 +250,7 @@ async def _customer_items(ctx: RunContext, spool: Spool, fetched: Fetched) -> As
                     following = None
                 else:
                     cut = None
-                    upcoming = _affiliates_task(ctx, spool, following, compared, skip)
+                    upcoming = _affiliates_task(ctx, spool, following, compared, skip, prewritten)
             else:
                 cut = None
             for item in _customers_of(ctx, window, affiliates, fetched.settles):
@@ -248,9 +269,12 @@ def _affiliates_task(
     window: list[Mapped | Rejected] | None,
     full: bool,
     skip: bool = False,
+    prewritten: _Affiliates | None = None,
 ) -> asyncio.Task[_Affiliates] | None:
     if window is None:
         return None
+    if prewritten is not None:  # Bulk Write: written before the customers, only link here
+        return asyncio.create_task(_linked(spool, window, prewritten))
     return asyncio.create_task(_write_affiliates(ctx, spool, window, full, skip))
 
 
@@ -267,10 +291,45 @@ async def _write_affiliates(
     customer's own row wins); in a compared full read, an affiliate Zoho already holds as
     it should be is not sent again.
     """
+    planned = await _affiliate_items(ctx, spool, window, compared)
+    if planned is None:
+        return _Affiliates({}, {}, {})
+    plan, ids, items = planned
+    outcome = await BatchWriter(
+        AFFILIATES,
+        ctx,
+        WriteOptions(
+            moves_watermark=False,
+            collect_ids=True,
+            budget=ctx.budget,
+            first_batch_free=True,
+            credits=ctx.credits,
+            hashes=True,
+            skip_unchanged=skip,
+        ),
+    ).write(items)
+    _stopped(ctx, outcome)
+    ids.update(outcome.ids)
+    # Every card holder of an affiliate that failed in transit waits with it, linked or
+    # not: re-reading the card holder next run is what retries the affiliate.
+    waiting = {
+        customer: key
+        for customer, members in plan.members.items()
+        for key in members
+        if key in outcome.transient_keys
+    }
+    return _Affiliates(plan.links, ids, waiting, complete=outcome.stopped != "budget")
+
+
+async def _affiliate_items(
+    ctx: RunContext, spool: Spool, window: list[Mapped | Rejected], compared: bool
+) -> tuple[LinkPlan, dict[str, str], list[Outgoing | Held]] | None:
+    """A window's link plan, the affiliate ids known without writing, and the affiliates
+    to write (or hold); None when the window has no card holder."""
     report = ctx.report
     card_holders = card_holders_of(m for m in window if isinstance(m, Mapped))
     if not card_holders:
-        return _Affiliates({}, {}, {})
+        return None
     rows = spool.affiliates_between(min(card_holders), max(card_holders))
     plan = link_affiliates(card_holders, [r for r in rows if isinstance(r, Mapped)])
     report.warnings.extend(plan.warnings[:10])
@@ -311,7 +370,38 @@ async def _write_affiliates(
         else:
             items.append(Outgoing(affiliate.key, affiliate.rev, affiliate.payload))
     items.extend(held)
-    outcome = await BatchWriter(
+    return plan, ids, items
+
+
+async def _prewrite_affiliates(ctx: RunContext, spool: Spool, fetched: Fetched) -> _Affiliates:
+    """Bulk Write: the affiliates of every window, written before any customer, in Bulk
+    Write files of their own, so each card holder's link has its id when its file is made
+    (lookups resolved before; see sync/bulk_path.py). An affiliate several windows share
+    is written once, from the last window that has it (as the upserts, window after window,
+    leave it). `complete` is False when the budget or the credits stopped it: then no
+    customer goes this run (none without its link)."""
+    compared = fetched.full and ctx.options.since_rev is None
+    ids: dict[str, str] = {}
+    # a first pass, linking only (pure): the last window of each affiliate
+    last: dict[str, int] = {}
+    for w, window in enumerate(chunked(spool.iter_rows(CUSTOMERS.name, fetched.limit), WINDOW)):
+        for key in _planned_keys(spool, window):
+            last[key] = w
+
+    async def items() -> AsyncIterator[Outgoing | Held]:
+        windows = chunked(spool.iter_rows(CUSTOMERS.name, fetched.limit), WINDOW)
+        for w, window in enumerate(windows):
+            planned = await _affiliate_items(ctx, spool, window, compared)
+            if planned is None:
+                continue
+            ids.update(planned[1])
+            for item in planned[2]:
+                if isinstance(item, Outgoing) and last.get(item.key, w) != w:
+                    continue  # a later window writes it
+                yield item
+            ctx.heartbeat()
+
+    outcome = await bulk_path.BulkBatchWriter(
         AFFILIATES,
         ctx,
         WriteOptions(
@@ -321,20 +411,43 @@ async def _write_affiliates(
             first_batch_free=True,
             credits=ctx.credits,
             hashes=True,
-            skip_unchanged=skip,
+            skip_unchanged=skip_unchanged(ctx, fetched),
         ),
-    ).write(items)
+        maybe_in_zoho=fetched.start.source == "zoho",
+    ).write(items())
     _stopped(ctx, outcome)
     ids.update(outcome.ids)
-    # Every card holder of an affiliate that failed in transit waits with it, linked or
-    # not: re-reading the card holder next run is what retries the affiliate.
+    # the waiting card holders are found per window (_linked), from these keys
+    waiting = {key: key for key in outcome.transient_keys}
+    return _Affiliates({}, ids, waiting, complete=outcome.stopped is None)
+
+
+def _planned_keys(spool: Spool, window: list[Mapped | Rejected]) -> list[str]:
+    """The keys of the affiliates a window's link plan upserts (pure, no writes)."""
+    card_holders = card_holders_of(m for m in window if isinstance(m, Mapped))
+    if not card_holders:
+        return []
+    rows = spool.affiliates_between(min(card_holders), max(card_holders))
+    plan = link_affiliates(card_holders, [r for r in rows if isinstance(r, Mapped)])
+    return [a.key for a in plan.affiliates]
+
+
+async def _linked(
+    spool: Spool, window: list[Mapped | Rejected], prewritten: _Affiliates
+) -> _Affiliates:
+    """A window's links to affiliates written before (Bulk Write): linking only."""
+    card_holders = card_holders_of(m for m in window if isinstance(m, Mapped))
+    if not card_holders:
+        return _Affiliates({}, {}, {})
+    rows = spool.affiliates_between(min(card_holders), max(card_holders))
+    plan = link_affiliates(card_holders, [r for r in rows if isinstance(r, Mapped)])
     waiting = {
         customer: key
         for customer, members in plan.members.items()
         for key in members
-        if key in outcome.transient_keys
+        if key in prewritten.waiting
     }
-    return _Affiliates(plan.links, ids, waiting, complete=outcome.stopped != "budget")
+    return _Affiliates(plan.links, prewritten.ids, waiting)
 
 
 def _customers_of(

@@ -23,7 +23,7 @@ from functools import partial
 from gzsync.mapping.records import Mapped, Rejected, map_contact
 from gzsync.state.store import LedgerEntry
 from gzsync.streams import CONTACTS
-from gzsync.sync import fullread
+from gzsync.sync import bulk_path, fullread
 from gzsync.sync.context import RunContext
 from gzsync.sync.credit_gate import stopped_for_credits
 from gzsync.sync.failures import abort_if_tripped
@@ -85,16 +85,26 @@ async def write_contacts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
     t1 = time.monotonic()
     if not ctx.options.dry_run:
         pin_start(ctx.store, CONTACTS.name, fetched.start)
-    writer = BatchWriter(
-        CONTACTS,
-        ctx,
-        WriteOptions(
-            budget=ctx.budget,
-            repair=partial(_repair, ctx),
-            credits=ctx.credits,
-            hashes=True,
-            skip_unchanged=skip_unchanged(ctx, fetched),
-        ),
+    # issue 15: many contacts -> Bulk Write (sync/bulk_path.py); parents resolved before
+    to_write = spool.count(CONTACTS.name)
+    bulk = bulk_path.wants_bulk(ctx, CONTACTS.name, min(to_write, fetched.limit or to_write))
+    if not bulk and not ctx.options.dry_run and not await bulk_path.wait_for_stale(ctx, CONTACTS):
+        report.contacts.fetched = 0  # not processed: read again next run
+        report.watermark_after[CONTACTS.name] = ctx.store.get_watermark(CONTACTS.name)
+        return
+    options = WriteOptions(
+        budget=ctx.budget,
+        repair=partial(_repair, ctx),
+        credits=ctx.credits,
+        hashes=True,
+        skip_unchanged=skip_unchanged(ctx, fetched),
+    )
+    writer = (
+        bulk_path.BulkBatchWriter(
+            CONTACTS, ctx, options, maybe_in_zoho=fetched.start.source == "zoho"
+        )
+        if bulk and not ctx.options.dry_run
+        else BatchWriter(CONTACTS, ctx, options)
     )
     # Customers rejected by our validation (in this run, or waiting in the ledger) have no
     # Account to find in Zoho through this state store — an Account of an older, good

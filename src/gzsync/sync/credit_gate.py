@@ -69,11 +69,13 @@ class CreditGate:
     def closed(self) -> bool:
         return self.reason is not None
 
-    async def admit(self, records: int) -> bool:
-        """:meth:`allows`, once Zoho answered a call of this run or nothing is in flight."""
+    async def admit(self, records: int, *, cost: int | None = None) -> bool:
+        """:meth:`allows`, once Zoho answered a call of this run or nothing is in flight.
+
+        `cost`: the batch's credits when it is not an upsert's (a Bulk Write job)."""
         if not self._heard() and self._in_flight > 0:
             await self._first_answer.wait()
-        return self.allows(records)
+        return self.allows(records, cost=cost)
 
     def _heard(self) -> bool:
         return (
@@ -82,14 +84,14 @@ class CreditGate:
             or self.stats.credits_remaining is not None
         )
 
-    def allows(self, records: int) -> bool:
+    def allows(self, records: int, *, cost: int | None = None) -> bool:
         """True when a batch of `records` upserts may start now; closes the gate otherwise.
 
         A batch let through counts as in flight until :meth:`answered`.
         """
         if self.reason is not None:
             return False
-        cost = _cost(records)
+        cost = _cost(records) if cost is None else cost
         left = estimated_left(self.stats, self.daily_allowance)
         stop = reserve_stop(
             left=None if left is None else left - self._in_flight,
@@ -104,9 +106,10 @@ class CreditGate:
         self.reason = stop.message
         return False
 
-    def answered(self, records: int) -> None:
+    def answered(self, records: int, *, cost: int | None = None) -> None:
         """A batch :meth:`allows` let through was answered (its cost is now counted)."""
-        self._in_flight = max(0, self._in_flight - _cost(records))
+        cost = _cost(records) if cost is None else cost
+        self._in_flight = max(0, self._in_flight - cost)
         self._first_answer.set()
 
     def used_up(self, error: ZohoCreditsExhausted) -> None:

@@ -31,6 +31,9 @@ class RunOptions:
     #: send every selected record, also those whose payload hash equals the one Zoho last
     #: confirmed (`gzsync run --force`; issue 15)
     force: bool = False
+    #: Bulk Write for the streams with many records to write: None lets BULK_THRESHOLD
+    #: decide, True forces it (`gzsync run --bulk`), False forbids it (`--no-bulk`)
+    bulk: bool | None = None
 
     def __post_init__(self) -> None:
         unknown = [e for e in self.entities if e not in ENTITIES]

@@ -95,6 +95,9 @@ class RunReport:
     ledger_transient: int = 0
     #: `rejected` / `refused` ledger entries this run wrote (new or changed in Galaxy)
     ledger_new_rejections: int = 0
+    #: streams written (dry run: that would be) through Bulk Write: records to write,
+    #: jobs submitted, jobs of an earlier run collected (issue 15; sync/bulk_path.py)
+    bulk: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -165,4 +168,5 @@ class RunReport:
             "ledger_transient": self.ledger_transient,
             "ledger_new_rejections": self.ledger_new_rejections,
             "exit_code": self.exit_code,
+            "bulk": {k: dict(v) for k, v in self.bulk.items()},
         }

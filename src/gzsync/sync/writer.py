@@ -71,11 +71,25 @@ log = logging.getLogger("gzsync.sync")
 BATCH_SIZE = 100
 #: Ledger-bound records committed with one batch at most (keeps commits small).
 HELD_PER_BATCH = 1000
-__all__ = ["MAX_CONSECUTIVE_FAILURES", "BatchWriter", "FailureCounter", "WriteOptions", "WriteRun"]
+__all__ = [
+    "MAX_CONSECUTIVE_FAILURES",
+    "BatchWriter",
+    "Deferred",
+    "FailureCounter",
+    "WriteOptions",
+    "WriteRun",
+]
 #: Per-record Zoho codes worth retrying in the next run as they are (not data problems).
 TRANSIENT_CODES = frozenset(
     {"INTERNAL_ERROR", "TOO_MANY_REQUESTS", "RECORD_LOCKED", "CANNOT_PROCESS", "LIMIT_EXCEEDED"}
 )
+
+
+class Deferred(Exception):
+    """Raised by a delivery whose answer comes later (a Bulk Write job still running when
+    the budget ran out; :mod:`gzsync.sync.bulk_path`): the batch is neither confirmed nor
+    ledgered, no later commit moves the watermark past it, and the write stops as at the
+    time budget. The next run collects the answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +226,9 @@ class WriteOptions:
 class BatchWriter:
     """Upserts one stream of records into its Zoho module."""
 
+    #: outgoing records per batch (a subclass writing Bulk Write files takes more)
+    batch_size = BATCH_SIZE
+
     def __init__(self, stream: Stream, run: WriteRun, options: WriteOptions = WriteOptions()):
         self._zoho = run.zoho
         self._store = run.store
@@ -252,7 +269,7 @@ class BatchWriter:
         previous: asyncio.Event | None = None
         tasks: list[asyncio.Task[None]] = []
         failures = self._failures
-        source = _batches(_aiter(items))
+        source = _batches(_aiter(items), self.batch_size)
         if self._skip_unchanged:
             entries = await asyncio.to_thread(self._store.ledger_list, self._stream)
             self._ledgered = {e.key for e in entries}
@@ -273,8 +290,15 @@ class BatchWriter:
                     await asyncio.to_thread(self._drop_unchanged, batch)
                 await pending.acquire()
                 await in_flight.acquire()
+                if outcome.held_back and outcome.stopped == "budget":
+                    # a batch before this one was deferred (see Deferred): start no more
+                    in_flight.release()
+                    pending.release()
+                    break
                 # asked at the moment the batch would start, with what is in flight counted
-                if self._credits is not None and not await self._credits.admit(len(batch.outgoing)):
+                if self._credits is not None and not await self._credits.admit(
+                    len(batch.outgoing), cost=self._credit_cost(batch.outgoing)
+                ):
                     in_flight.release()
                     pending.release()
                     outcome.stopped = "credits"
@@ -320,19 +344,29 @@ class BatchWriter:
     ) -> None:
         try:
             used_up: ZohoCreditsExhausted | None = None
+            deferred: Deferred | None = None
             try:
                 confirmed, ledger = await self._deliver(batch, failures)
             except ZohoCreditsExhausted as exc:
                 if self._credits is None:  # no gate (a reconcile): an unexpected failure
                     raise
                 confirmed, ledger, used_up = [], [], exc
+            except Deferred as exc:
+                confirmed, ledger, deferred = [], [], exc
             finally:
                 in_flight.release()
                 if self._credits is not None:
-                    self._credits.answered(len(batch.outgoing))
+                    self._credits.answered(
+                        len(batch.outgoing), cost=self._credit_cost(batch.outgoing)
+                    )
             if previous is not None:
                 await previous.wait()
-            if used_up is not None:
+            if deferred is not None:
+                # the answer comes next run (see Deferred): nothing of it is committed
+                outcome.held_back = True
+                outcome.stopped = outcome.stopped or "budget"
+                log.warning("%s batch %d: %s", self._module, batch.seq, deferred)
+            elif used_up is not None:
                 # Zoho took nothing of this batch: commit none of it, and no later batch
                 # may move the watermark past it (the next run sends it again)
                 assert self._credits is not None
@@ -354,6 +388,10 @@ class BatchWriter:
         finally:
             done.set()
             pending.release()
+
+    def _credit_cost(self, records: Sequence[Outgoing]) -> int | None:
+        """What sending `records` costs in credits; None: the upsert price (1 per 10)."""
+        return None
 
     def _drop_unchanged(self, batch: _Batch) -> None:
         """Move the records Zoho already holds as they are to `batch.unchanged`."""
@@ -462,7 +500,7 @@ class BatchWriter:
     def _hash(self, record: Outgoing) -> str:
         """The hash kept for `record`: of its payload (QuoteWriter: of what its quote is
         made of, so an unchanged quote is known before its products and Account are)."""
-        return payload_hash(record.payload)
+        return record_hash(record)
 
     def _digest(self, record: Outgoing) -> str | None:
         return self._hash(record) if self._hashes is not None else None
@@ -605,8 +643,19 @@ def _confirmed(
     """
     rev = record.rev if record.settles is None else max(record.rev, record.settles)
     if digest is None and hashed:
-        digest = payload_hash(record.payload)
+        digest = record_hash(record)
     return Confirmed(record.key, rev, zoho_id, digest)
+
+
+#: A payload kept on disk while its Bulk Write file is made (sync/bulk_path.py) is a small
+#: dict carrying its hash under this key, computed before it was put away.
+PAYLOAD_HASH_KEY = "\x00payload_hash"
+
+
+def record_hash(record: Outgoing) -> str:
+    """The hash of `record`'s payload (:mod:`gzsync.mapping.payload_hash`)."""
+    known = record.payload.get(PAYLOAD_HASH_KEY)
+    return known if isinstance(known, str) else payload_hash(record.payload)
 
 
 async def _aiter(items: Iterable[Item] | AsyncIterable[Item]) -> AsyncIterator[Item]:
@@ -618,8 +667,10 @@ async def _aiter(items: Iterable[Item] | AsyncIterable[Item]) -> AsyncIterator[I
             yield item
 
 
-async def _batches(items: AsyncIterator[Item]) -> AsyncGenerator[_Batch, None]:
-    """Cut items into batches of at most BATCH_SIZE outgoing records, keeping order.
+async def _batches(
+    items: AsyncIterator[Item], size: int = BATCH_SIZE
+) -> AsyncGenerator[_Batch, None]:
+    """Cut items into batches of at most `size` outgoing records, keeping order.
 
     A full batch is handed out only when the next item is known, so that its watermark can
     stay below a revision the next batch shares. A `Cut` ends the stream early: the last
@@ -643,7 +694,7 @@ async def _batches(items: AsyncIterator[Item]) -> AsyncGenerator[_Batch, None]:
         else:
             batch.held.append(item)
         batch.max_rev = max(batch.max_rev, rev)
-        if len(batch.outgoing) >= BATCH_SIZE or len(batch.held) >= HELD_PER_BATCH:
+        if len(batch.outgoing) >= size or len(batch.held) >= HELD_PER_BATCH:
             full = batch
             seq += 1
             batch = _Batch(seq)

@@ -26,8 +26,8 @@ Decisions:
   rows is not documented: an affiliate in the same file might not exist yet, and the child
   would be refused. So the integration resolves ids before (affiliates are written before
   their card holders, accounts before contacts, as the upsert path does, and each job's
-  `RECORD_ID`s fill the id cache), and a record whose parent id is not known yet is sent
-  without the lookup and linked in a second pass (an upsert of just the lookup).
+  `RECORD_ID`s fill the id cache); see :mod:`gzsync.sync.bulk_path` for what happens to a
+  record whose parent id is not known (no second pass: it waits as with upserts).
   A refused lookup (`INVALID_DATA` or `RESOURCE_NOT_FOUND` on a lookup column, whichever
   Zoho uses) becomes the upsert's shape: `INVALID_DATA` with `api_name` the lookup field,
   so the writer's lookup repair applies to both paths.
@@ -65,7 +65,7 @@ import math
 import random
 import tempfile
 import zipfile
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -97,6 +97,22 @@ class PollPolicy:
     @classmethod
     def for_tests(cls) -> PollPolicy:
         return cls(wait_initial=0.0, wait_max=0.0, wait_jitter=0.0, timeout=60.0)
+
+
+class JobPending(Exception):
+    """A job still running when the caller asked to stop waiting; collect it later."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"Bulk Write job {job_id} is still running in Zoho")
+        self.job_id = job_id
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """A job created from one uploaded file: its id and the columns written by id."""
+
+    job_id: str
+    lookups: list[str]
 
 
 @dataclass(slots=True)
@@ -307,7 +323,54 @@ class BulkWriter:
         sheet.handle.seek(0)
         file_id = await self._upload(sheet.handle)
         job_id = await self._create_job(module, file_id, names, lookups, find_by, operation)
-        details, polls = await self._wait(job_id)
+        return await self.collect(module, job_id, sheet.keys, lookups)
+
+    async def submit(
+        self,
+        module: str,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        find_by: str,
+        columns: Sequence[str],
+        lookups: Iterable[str] = (),
+    ) -> Submitted:
+        """Upload one file of `records` (1 to `max_rows`, read once, as they come: they
+        may come from disk) with these `columns`, and create its upsert job.
+
+        The first half of :meth:`write` for a caller that persists the job id before it
+        waits (a run that may be stopped while Zoho works: :meth:`collect` later)."""
+        names = [coql.name(find_by), *(c for c in columns if c != find_by)]
+        lookup_set = set(lookups) & set(names)
+        with self._sheet(names) as sheet:
+            for record in records:
+                lookup_set |= self._add(sheet, names, record)
+                if len(sheet.keys) > self._max_rows or sheet.size >= MAX_CSV_BYTES:
+                    raise ValueError(f"a Bulk Write file above {self._max_rows} rows or 24 MB")
+            if not sheet.keys:
+                raise ValueError("a Bulk Write file without records")
+            sheet.text.close()
+            sheet.archive.close()
+            sheet.handle.seek(0)
+            file_id = await self._upload(sheet.handle)
+            job_id = await self._create_job(module, file_id, names, lookup_set, find_by, "upsert")
+        return Submitted(job_id, sorted(lookup_set))
+
+    async def collect(
+        self,
+        module: str,
+        job_id: str,
+        keys: Sequence[str],
+        lookups: Iterable[str],
+        *,
+        stop: Callable[[], bool] | None = None,
+        resumed: bool = False,
+    ) -> BulkFileResult:
+        """Wait for job `job_id` and read its result: one result per key, in order.
+
+        `stop`, asked before each wait between polls: True raises :class:`JobPending` (the
+        job goes on in Zoho; collect it later). `resumed`: a job submitted earlier (a
+        previous run), polled at once."""
+        details, polls = await self._wait(job_id, stop=stop, resumed=resumed)
         if details.get("status") != "COMPLETED":
             raise ZohoRequestError(
                 f"Zoho Bulk Write job {job_id} for {module} ended {details.get('status')}",
@@ -315,7 +378,7 @@ class BulkWriter:
                 code="BULK_JOB_FAILED",
             )
         rows = await self._result_rows(details)
-        results = _match(sheet.keys, rows, lookups)
+        results = _match(keys, rows, set(lookups))
         return BulkFileResult(job_id, results, _counts(details), polls)
 
     # -- the calls --------------------------------------------------------------------------
@@ -396,11 +459,16 @@ class BulkWriter:
                 return payload
         raise _request_error("bulk_status", response)
 
-    async def _wait(self, job_id: str) -> tuple[dict[str, Any], int]:
+    async def _wait(
+        self, job_id: str, *, stop: Callable[[], bool] | None = None, resumed: bool = False
+    ) -> tuple[dict[str, Any], int]:
         policy = self._poll
         loop = asyncio.get_running_loop()
         deadline = loop.time() + policy.timeout
-        await asyncio.sleep(policy.wait_initial)  # no job is done at once; a poll costs a credit
+        if not resumed:  # no job is done at once; a poll costs a credit
+            if stop is not None and stop():
+                raise JobPending(job_id)
+            await asyncio.sleep(policy.wait_initial)
         for polls in itertools.count(1):
             details = await self._status(job_id)  # its 429/5xx are retried by the client
             status = str(details.get("status", "")).upper().replace("INPROGRESS", "IN PROGRESS")
@@ -410,6 +478,8 @@ class BulkWriter:
             wait = poll_wait(policy, polls, random.random())
             if loop.time() + wait > deadline:
                 break
+            if stop is not None and stop():
+                raise JobPending(job_id)
             await asyncio.sleep(wait)
         raise ZohoRequestError(
             f"Zoho Bulk Write job {job_id} not done after {policy.timeout:g} s",
