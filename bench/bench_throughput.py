@@ -39,13 +39,19 @@ TARGET_SPEEDUP = 8.0
 
 
 def measure(
-    box: Sandbox, workdir: Path, concurrency: int, latency: tuple[float, float]
+    box: Sandbox,
+    workdir: Path,
+    concurrency: int,
+    latency: tuple[float, float],
+    run_args: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """One clean full sync (empty Zoho, fresh state file) and its figures."""
     box.clear_zoho()
     before = box.zoho_stats()
     sandbox_cpu0 = process_cpu_s(box.process.pid)
-    run = run_gzsync({**box.env(), "ZOHO_CONCURRENCY": str(concurrency)}, workdir=workdir)
+    run = run_gzsync(
+        {**box.env(), "ZOHO_CONCURRENCY": str(concurrency)}, workdir=workdir, args=run_args
+    )
     sandbox_cpu = process_cpu_s(box.process.pid) - sandbox_cpu0
     zoho = stats_delta(before, box.zoho_stats())
     report = run.report
@@ -135,7 +141,19 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=10, help="ZOHO_CONCURRENCY of the run")
     parser.add_argument("--no-sequential", action="store_true", help="skip the comparison")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--entities",
+        default="accounts,contacts",
+        help="what gzsync syncs (default: phase 1, the streams the targets are about)",
+    )
+    parser.add_argument(
+        "--bulk",
+        action="store_true",
+        help="let gzsync use Bulk Write above BULK_THRESHOLD (default: --no-bulk, since the "
+        "limit this bench compares with is the upserts' latency)",
+    )
     args = parser.parse_args()
+    run_args = ("--entities", args.entities, *(() if args.bulk else ("--no-bulk",)))
 
     latency = parse_latency(args.latency_ms, args.latency_scale)
     seq_n = args.sequential_customers or args.customers
@@ -149,18 +167,20 @@ def main() -> None:
         "latency_ms": list(latency),
         "latency_scale": args.latency_scale,
         "seed": args.seed,
+        "run_args": list(run_args),
     }
+    print(f"gzsync run {' '.join(run_args)}\n")
     with workspace("gzsync-bench-throughput-") as ws:
         with sandbox(args.customers, latency_ms=latency, seed=args.seed) as box:
             print(f"sandbox up in {box.startup_s:.1f} s ({args.customers:,} customers)\n")
-            concurrent = measure(box, ws / "concurrent", args.concurrency, latency)
+            concurrent = measure(box, ws / "concurrent", args.concurrency, latency, run_args)
             show(f"full sync, ZOHO_CONCURRENCY={args.concurrency}", concurrent)
             sequential = None
             if not args.no_sequential and seq_n == args.customers:
-                sequential = measure(box, ws / "sequential", 1, latency)
+                sequential = measure(box, ws / "sequential", 1, latency, run_args)
         if not args.no_sequential and seq_n != args.customers:
             with sandbox(seq_n, latency_ms=latency, seed=args.seed) as box:
-                sequential = measure(box, ws / "sequential", 1, latency)
+                sequential = measure(box, ws / "sequential", 1, latency, run_args)
     figures["concurrent"] = concurrent
     ratio = concurrent["ratio_to_limit"]
     verdicts = [

@@ -461,9 +461,10 @@ def test_sandbox_transient_faults_are_retried(galaxy: tuple[str, Any]) -> None:
         {"endpoint": "auth", "status": 503, "count": 1},
         {"endpoint": "view", "action": "drop", "count": 1},
         {"endpoint": "view", "status": 502, "count": 1},
-        {"endpoint": "view", "action": "stall", "stall_ms": 600, "count": 1},
+        {"endpoint": "view", "action": "stall", "stall_ms": 4_000, "count": 1},
     )
-    client = _sandbox_client(url, store, timeout_s=0.3)
+    # a read timeout well above a loaded machine's answer time, far below the stall
+    client = _sandbox_client(url, store, timeout_s=1.5)
     count, rows = _read_all(client, "ZH_AFFILIATE")
     assert rows == state.rows("ZH_AFFILIATE")
     assert count == len(rows)
