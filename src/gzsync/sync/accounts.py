@@ -373,20 +373,26 @@ async def _affiliate_items(
     return plan, ids, items
 
 
+#: the spool's notes of the Bulk Write path: per affiliate, its last window and its Zoho id
+_LAST_WINDOW = "affiliate_last_window"
+_AFFILIATE_IDS = "affiliate_id"
+
+
 async def _prewrite_affiliates(ctx: RunContext, spool: Spool, fetched: Fetched) -> _Affiliates:
     """Bulk Write: the affiliates of every window, written before any customer, in Bulk
     Write files of their own, so each card holder's link has its id when its file is made
     (lookups resolved before; see sync/bulk_path.py). An affiliate several windows share
     is written once, from the last window that has it (as the upserts, window after window,
     leave it). `complete` is False when the budget or the credits stopped it: then no
-    customer goes this run (none without its link)."""
+    customer goes this run (none without its link).
+
+    What this learns about every affiliate (its last window, its Zoho id) is kept in the
+    spool's notes, not in memory: a first load of a million customers has ~400,000
+    affiliates. The customers' windows read their links' ids back (:func:`_linked`)."""
     compared = fetched.full and ctx.options.since_rev is None
-    ids: dict[str, str] = {}
     # a first pass, linking only (pure): the last window of each affiliate
-    last: dict[str, int] = {}
     for w, window in enumerate(chunked(spool.iter_rows(CUSTOMERS.name, fetched.limit), WINDOW)):
-        for key in _planned_keys(spool, window):
-            last[key] = w
+        spool.put_notes(_LAST_WINDOW, dict.fromkeys(_planned_keys(spool, window), str(w)))
 
     async def items() -> AsyncIterator[Outgoing | Held]:
         windows = chunked(spool.iter_rows(CUSTOMERS.name, fetched.limit), WINDOW)
@@ -394,9 +400,11 @@ async def _prewrite_affiliates(ctx: RunContext, spool: Spool, fetched: Fetched) 
             planned = await _affiliate_items(ctx, spool, window, compared)
             if planned is None:
                 continue
-            ids.update(planned[1])
+            spool.put_notes(_AFFILIATE_IDS, planned[1])
+            outgoing = [i.key for i in planned[2] if isinstance(i, Outgoing)]
+            last = spool.notes_of(_LAST_WINDOW, outgoing)
             for item in planned[2]:
-                if isinstance(item, Outgoing) and last.get(item.key, w) != w:
+                if isinstance(item, Outgoing) and last.get(item.key, str(w)) != str(w):
                     continue  # a later window writes it
                 yield item
             ctx.heartbeat()
@@ -407,6 +415,7 @@ async def _prewrite_affiliates(ctx: RunContext, spool: Spool, fetched: Fetched) 
         WriteOptions(
             moves_watermark=False,
             collect_ids=True,
+            ids_sink=partial(spool.put_notes, _AFFILIATE_IDS),
             budget=ctx.budget,
             first_batch_free=True,
             credits=ctx.credits,
@@ -416,10 +425,10 @@ async def _prewrite_affiliates(ctx: RunContext, spool: Spool, fetched: Fetched) 
         maybe_in_zoho=fetched.start.source == "zoho",
     ).write(items())
     _stopped(ctx, outcome)
-    ids.update(outcome.ids)
-    # the waiting card holders are found per window (_linked), from these keys
+    # the waiting card holders are found per window (_linked), from these keys; the ids
+    # are in the spool's notes
     waiting = {key: key for key in outcome.transient_keys}
-    return _Affiliates({}, ids, waiting, complete=outcome.stopped is None)
+    return _Affiliates({}, {}, waiting, complete=outcome.stopped is None)
 
 
 def _planned_keys(spool: Spool, window: list[Mapped | Rejected]) -> list[str]:
@@ -435,7 +444,8 @@ def _planned_keys(spool: Spool, window: list[Mapped | Rejected]) -> list[str]:
 async def _linked(
     spool: Spool, window: list[Mapped | Rejected], prewritten: _Affiliates
 ) -> _Affiliates:
-    """A window's links to affiliates written before (Bulk Write): linking only."""
+    """A window's links to affiliates written before (Bulk Write): linking only, with the
+    ids of its links read back from the spool's notes."""
     card_holders = card_holders_of(m for m in window if isinstance(m, Mapped))
     if not card_holders:
         return _Affiliates({}, {}, {})
@@ -447,7 +457,8 @@ async def _linked(
         for key in members
         if key in prewritten.waiting
     }
-    return _Affiliates(plan.links, prewritten.ids, waiting)
+    ids = spool.notes_of(_AFFILIATE_IDS, set(plan.links.values()))
+    return _Affiliates(plan.links, ids, waiting)
 
 
 def _customers_of(

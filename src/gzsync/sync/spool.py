@@ -16,7 +16,7 @@ import json
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,10 @@ CREATE TABLE affiliates (
     key TEXT NOT NULL, rev INTEGER NOT NULL, ok INTEGER NOT NULL,
     payload TEXT, warnings TEXT, parent TEXT NOT NULL, reason TEXT, field TEXT, detail TEXT,
     PRIMARY KEY (rev, key, parent)
+);
+CREATE TABLE notes (
+    kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
 );
 """
 
@@ -288,6 +292,26 @@ class Spool:
             key: ZohoRecord(key, zoho_id, rev, json.loads(fields), link)
             for key, zoho_id, rev, fields, link in self._select_in(select, module, keys)
         }
+
+    # -- notes: per-key facts a run gathers about many keys, kept on disk ------------------
+    def put_notes(self, kind: str, values: Mapping[str, str]) -> None:
+        """Keep `values` (key -> text) under `kind`; a key noted again takes the new value.
+
+        For what a run learns about every record of a large load (the Bulk Write path's
+        affiliate ids and last windows): on disk, so memory does not grow with the load."""
+        if not values:
+            return
+        self._db.execute("BEGIN")
+        self._db.executemany(
+            "INSERT OR REPLACE INTO notes (kind, key, value) VALUES (?, ?, ?)",
+            ((kind, key, value) for key, value in values.items()),
+        )
+        self._db.execute("COMMIT")
+
+    def notes_of(self, kind: str, keys: Iterable[str]) -> dict[str, str]:
+        """The notes of `kind` for these keys (keys without one are left out)."""
+        select = "SELECT key, value FROM notes WHERE kind = ?"
+        return dict(self._select_in(select, kind, keys))
 
     def skip_held_by_zoho(self, stream: str, module: str) -> int:
         """Skip the good rows of `stream` that Zoho holds at the same or a newer revision."""

@@ -40,6 +40,7 @@ from collections.abc import (
     Awaitable,
     Callable,
     Iterable,
+    Mapping,
     Sequence,
 )
 from dataclasses import dataclass, field
@@ -214,6 +215,9 @@ class WriteOptions:
     #: return every confirmed id (affiliates, for their card holders' links): off by
     #: default, so a long stream does not pile up a dict of every id it wrote
     collect_ids: bool = False
+    #: with collect_ids: hand each batch's confirmed ids to this sink instead of keeping
+    #: them in `WriteOutcome.ids` (a load too large to hold them in memory)
+    ids_sink: Callable[[Mapping[str, str]], None] | None = None
     #: the run's credit gate, asked before each batch (see gzsync.sync.credit_gate)
     credits: CreditGate | None = None
     #: keep the hash of every confirmed payload (streams with a watermark)
@@ -246,6 +250,7 @@ class BatchWriter:
         self._on_progress = partial(run.advanced, stream.name) if stream.has_watermark else None
         self._failures = run.failures
         self._collect_ids = options.collect_ids
+        self._ids_sink = options.ids_sink
         self._credits = options.credits
         self._hashes = hash_module(stream.name) if options.hashes else None
         self._skip_unchanged = options.skip_unchanged and self._hashes is not None
@@ -542,8 +547,11 @@ class BatchWriter:
             if entry.kind in RETRIED_EVERY_RUN:
                 outcome.transient_keys.add(entry.key)
         if self._collect_ids:
-            for c in confirmed:
-                outcome.ids[c.key] = c.zoho_id
+            got = {c.key: c.zoho_id for c in confirmed}
+            if self._ids_sink is not None:
+                self._ids_sink(got)
+            else:
+                outcome.ids.update(got)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s batch %d (%s up to rev %d): %d sent, %d confirmed, %d to the ledger%s",
