@@ -15,8 +15,8 @@ RSS. Not a test: it prints, never fails.
 
 Peak RSS: `gzsync_peak_rss_mb` is the gzsync process's own high-water mark (`VmHWM`, sampled
 every 0.5 s). `max_rss_mb` (the child's `ru_maxrss`) is printed too but is *not* gzsync's
-memory: Linux carries into it the RSS of the process that forked it, and this bench holds
-the sandbox's 100,000 offer lines it rewrote (`bench_rss_mb_at_fork`).
+memory: Linux carries into it the peak RSS of the process that forked it, and this bench
+peaked while rewriting the sandbox's offer lines (`bench_peak_rss_mb`).
 
 `--bump N` (issue 14's "an unchanged offer costs nothing"): after the full sync, N offers get
 a new Galaxy revision and nothing else (rows read from the sandbox, posted back without
@@ -35,6 +35,7 @@ upserts, one GET per quote, products upserted again; no PUT when the rows are ri
 from __future__ import annotations
 
 import argparse
+import os
 from collections import defaultdict
 from typing import Any
 
@@ -48,15 +49,9 @@ from common import (
     sandbox,
     stats_delta,
     table,
+    vm_hwm_mb,
     workspace,
 )
-
-
-def _own_rss_mb() -> float:
-    """This bench process's current RSS."""
-    import psutil
-
-    return float(psutil.Process().memory_info().rss) / 2**20
 
 
 def exact_lines(galaxy_url: str, per_offer: int) -> int:
@@ -113,7 +108,7 @@ def main() -> None:
         accounts = run_gzsync(env, workdir=workdir, args=["--entities", "accounts"])
         box.set_latency(latency)
         zoho0 = box.zoho_stats()
-        bench_rss = _own_rss_mb()
+        bench_rss = vm_hwm_mb(os.getpid())  # what ru_maxrss will carry over
         run = run_gzsync(
             env, workdir=workdir, args=["--entities", "quotes"], sample_rss_every_s=0.5
         )
@@ -147,7 +142,7 @@ def main() -> None:
         # peak is the VmHWM of its process
         "max_rss_mb": round(run.max_rss_mb, 1),
         "gzsync_peak_rss_mb": round(run.hwm_rss_mb, 1),
-        "bench_rss_mb_at_fork": round(bench_rss, 1),
+        "bench_peak_rss_mb": round(bench_rss, 1),
         "cpu_s": round(run.cpu_s, 1),
         "latency_ms": list(latency),
         "exit_code": run.exit_code,

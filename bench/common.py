@@ -264,13 +264,13 @@ def _sample_rss(
         while not stop.is_set():
             samples.append((time.monotonic() - t0, process.memory_info().rss / 2**20))
             if hwm is not None:
-                hwm[0] = max(hwm[0], _vm_hwm_mb(pid))
+                hwm[0] = max(hwm[0], vm_hwm_mb(pid))
             stop.wait(every_s)
     except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
         return
 
 
-def _vm_hwm_mb(pid: int) -> float:
+def vm_hwm_mb(pid: int) -> float:
     """The process's own peak RSS since its exec (`VmHWM`), 0 when unreadable."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
