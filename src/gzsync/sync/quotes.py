@@ -84,7 +84,14 @@ from gzsync.mapping.line_items import diff_line_items
 from gzsync.mapping.quote_hash import quote_hash
 from gzsync.mapping.quotes import MappedLine, MappedQuote, TaxTable, line_item, map_lines, map_offer
 from gzsync.mapping.records import Mapped, Rejected
-from gzsync.state.store import BatchCommit, CheckpointStore, LedgerEntry, LedgerKind, hash_module
+from gzsync.state.store import (
+    BatchCommit,
+    CheckpointStore,
+    Confirmed,
+    LedgerEntry,
+    LedgerKind,
+    hash_module,
+)
 from gzsync.streams import CUSTOMERS, QUOTES, Stream
 from gzsync.sync.contacts import resolve_parents
 from gzsync.sync.context import RunContext
@@ -96,7 +103,15 @@ from gzsync.sync.products import ProductSync
 from gzsync.sync.read_budget import within_budget
 from gzsync.sync.unchanged import incremental_skip
 from gzsync.sync.watermark import Start, pin_start
-from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOptions, WriteRun
+from gzsync.sync.writer import (
+    BatchWriter,
+    Held,
+    Outgoing,
+    WriteOptions,
+    WriteOutcome,
+    WriteRun,
+    _Batch,
+)
 from gzsync.zoho import coql
 from gzsync.zoho.client import UpsertResult
 
@@ -621,6 +636,21 @@ class QuoteWriter(BatchWriter):
 
     def _hash(self, record: Outgoing) -> str:
         return self.hashes.get(record.key) or super()._hash(record)
+
+    async def _settle(
+        self,
+        batch: _Batch,
+        confirmed: list[Confirmed],
+        ledger: list[LedgerEntry],
+        outcome: WriteOutcome,
+    ) -> None:
+        await super()._settle(batch, confirmed, ledger, outcome)
+        # a settled batch's hashes are stored or cleared: not kept for the rest of the run
+        # (memory stays flat however many offers a run has)
+        keys = [r.key for r in batch.outgoing] + [h.entry.key for h in batch.held]
+        for key in [*keys, *(c.key for c in batch.unchanged)]:
+            self.hashes.pop(key, None)
+            self.unresolved.discard(key)
 
     async def _upsert(self, records: Sequence[Outgoing]) -> list[UpsertResult]:
         stale = {r.key for r in records if r.key in self.unresolved}
