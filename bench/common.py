@@ -185,9 +185,14 @@ class RunResult:
     wall_s: float
     cpu_user_s: float
     cpu_sys_s: float
-    max_rss_mb: float  # the kernel's peak resident set of the gzsync process
+    #: the kernel's ru_maxrss for the child: it includes the RSS this bench process had when
+    #: it forked the child (Linux carries the pre-exec high-water mark), see hwm_rss_mb
+    max_rss_mb: float
     rss_samples: list[tuple[float, float]]  # (seconds since start, RSS MB) when sampled
     stderr_tail: str
+    #: gzsync's own peak RSS (VmHWM of its process after exec, last sampled value); 0 when
+    #: not sampled (`sample_rss_every_s`)
+    hwm_rss_mb: float = 0.0
 
     @property
     def cpu_s(self) -> float:
@@ -214,11 +219,12 @@ def run_gzsync(
         t0 = time.monotonic()
         process = subprocess.Popen(command, stdout=out, stderr=err, env=full_env, cwd=workdir)
         samples: list[tuple[float, float]] = []
+        hwm: list[float] = [0.0]
         stop = threading.Event()
         sampler = None
         if sample_rss_every_s:
             sampler = threading.Thread(
-                target=_sample_rss, args=(process.pid, t0, sample_rss_every_s, samples, stop)
+                target=_sample_rss, args=(process.pid, t0, sample_rss_every_s, samples, stop, hwm)
             )
             sampler.start()
         # wait4 rather than Popen.wait: it gives this one child's own rusage
@@ -239,11 +245,17 @@ def run_gzsync(
         max_rss_mb=usage.ru_maxrss / 1024,  # KiB on Linux
         rss_samples=samples,
         stderr_tail=err_path.read_text(errors="replace")[-2000:],
+        hwm_rss_mb=hwm[0],
     )
 
 
 def _sample_rss(
-    pid: int, t0: float, every_s: float, samples: list[tuple[float, float]], stop: threading.Event
+    pid: int,
+    t0: float,
+    every_s: float,
+    samples: list[tuple[float, float]],
+    stop: threading.Event,
+    hwm: list[float] | None = None,
 ) -> None:
     import psutil
 
@@ -251,9 +263,23 @@ def _sample_rss(
         process = psutil.Process(pid)
         while not stop.is_set():
             samples.append((time.monotonic() - t0, process.memory_info().rss / 2**20))
+            if hwm is not None:
+                hwm[0] = max(hwm[0], vm_hwm_mb(pid))
             stop.wait(every_s)
     except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
         return
+
+
+def vm_hwm_mb(pid: int) -> float:
+    """The process's own peak RSS since its exec (`VmHWM`), 0 when unreadable."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    return 0.0
 
 
 def _base_env() -> dict[str, str]:

@@ -3,8 +3,10 @@
 
 Read. The offers view is read above the `quotes` watermark (`CommercialEntry_GXREVNUM`),
 reaching back just enough to re-read the offers the ledger retries every run; per key the
-highest revision wins; the run works in revision order. (Offers are small rows: they are
-kept in memory, 20,000 offers take a few MB.) A retried offer the ranged read did not return
+highest revision wins; the run works in revision order. The offers wait on disk
+(:mod:`gzsync.sync.offer_spool`, a temporary SQLite file like phase 1's spool) and are read
+back block by block, so memory holds a block, not every changed offer (a first load can have
+hundreds of thousands). A retried offer the ranged read did not return
 (Galaxy restored it *below* its ledger revision) is searched by key, `ID Equal`
 (:func:`~gzsync.galaxy.offers.read_offers_by_id`), and sent with `settles` so that its
 confirmation resolves the entry, as the customer/contact streams do (:mod:`gzsync.sync.fetch`).
@@ -72,7 +74,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -82,18 +84,34 @@ from gzsync.mapping.line_items import diff_line_items
 from gzsync.mapping.quote_hash import quote_hash
 from gzsync.mapping.quotes import MappedLine, MappedQuote, TaxTable, line_item, map_lines, map_offer
 from gzsync.mapping.records import Mapped, Rejected
-from gzsync.state.store import BatchCommit, CheckpointStore, LedgerEntry, LedgerKind, hash_module
+from gzsync.state.store import (
+    BatchCommit,
+    CheckpointStore,
+    Confirmed,
+    LedgerEntry,
+    LedgerKind,
+    hash_module,
+)
 from gzsync.streams import CUSTOMERS, QUOTES, Stream
 from gzsync.sync.contacts import resolve_parents
 from gzsync.sync.context import RunContext
 from gzsync.sync.fetch import retry_set, stream_start
 from gzsync.sync.lookahead import cancel_pending
+from gzsync.sync.offer_spool import OfferSpool
 from gzsync.sync.products import HASHES as PRODUCT_HASHES
 from gzsync.sync.products import ProductSync
 from gzsync.sync.read_budget import within_budget
 from gzsync.sync.unchanged import incremental_skip
 from gzsync.sync.watermark import Start, pin_start
-from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOptions, WriteRun
+from gzsync.sync.writer import (
+    BatchWriter,
+    Held,
+    Outgoing,
+    WriteOptions,
+    WriteOutcome,
+    WriteRun,
+    _Batch,
+)
 from gzsync.zoho import coql
 from gzsync.zoho.client import UpsertResult
 
@@ -120,20 +138,30 @@ TRUNCATED = "LINE_ITEMS_TRUNCATED"
 
 @dataclass(slots=True)
 class OfferRead:
-    """The offers this run works on, in revision order."""
+    """The offers this run works on (on disk), read back in revision order; closed by
+    :func:`write_quotes`."""
 
     start: Start
-    offers: list[MappedQuote | Rejected]
+    spool: OfferSpool
+    #: how many offers the run works on (`--limit` applied)
+    count: int
+    limit: int | None = None
     read: int = 0
     gone: int = 0
     read_max: int | None = None
     #: retried offers whose current row is below their ledger entry: key -> entry revision
     settles: dict[str, int] = field(default_factory=dict)
 
+    def blocks(self, size: int) -> Iterator[list[MappedQuote | Rejected]]:
+        """The offers by (revision, key), `size` at a time."""
+        return self.spool.blocks(size, self.limit)
+
+    def close(self) -> None:
+        self.spool.close()
+
 
 async def read_quotes(ctx: RunContext) -> OfferRead:
-    """Offers above the quotes watermark, plus the ones the ledger retries."""
-    settings = ctx.settings
+    """Offers above the quotes watermark, plus the ones the ledger retries (on disk)."""
     t0 = time.monotonic()
     start = await stream_start(ctx, STREAM, MODULE)
     ctx.report.watermark_before[STREAM] = start.rev
@@ -142,7 +170,23 @@ async def read_quotes(ctx: RunContext) -> OfferRead:
     if retry:
         floor = min(floor, min(retry.values()) - 1)
     after = None if floor == math.inf or floor <= 0 else int(floor)
-    rows: dict[str, MappedQuote | Rejected] = {}
+    spool = OfferSpool()
+    try:
+        return await _read_into(ctx, spool, start, retry, after, t0)
+    except BaseException:
+        spool.close()
+        raise
+
+
+async def _read_into(
+    ctx: RunContext,
+    spool: OfferSpool,
+    start: Start,
+    retry: Mapping[str, int],
+    after: int | None,
+    t0: float,
+) -> OfferRead:
+    settings = ctx.settings
     highest: list[int] = []
 
     def keep(row: Mapping[str, Any]) -> None:
@@ -150,9 +194,7 @@ async def read_quotes(ctx: RunContext) -> OfferRead:
         if not highest or item.rev > highest[0]:
             highest[:] = [item.rev]
         if start.rev is None or item.rev > start.rev or item.key in retry:
-            known = rows.get(item.key)
-            if known is None or known.rev <= item.rev:
-                rows[item.key] = item
+            spool.add(item)  # per key the highest revision wins (ties: the later row)
 
     read = await within_budget(  # issue 15: reads inside the time budget
         ctx.budget,
@@ -167,14 +209,13 @@ async def read_quotes(ctx: RunContext) -> OfferRead:
             after=after,
         ),
     )
-    lost = set(retry) - rows.keys()
+    lost = set(retry) - spool.revisions(retry).keys()
     if lost and after is not None:
         # Found by key: a retried offer restored below the range just read.
         def find(row: Mapping[str, Any]) -> None:
             item = map_offer(row, decimal=ctx.rules.number_decimal)
-            known = rows.get(item.key)
-            if item.key in lost and (known is None or known.rev <= item.rev):
-                rows[item.key] = item
+            if item.key in lost:
+                spool.add(item)  # the highest revision wins, as above
 
         found = await within_budget(
             ctx.budget,
@@ -191,8 +232,9 @@ async def read_quotes(ctx: RunContext) -> OfferRead:
             ),
         )
         read += len(found)
-    settles = {k: retry[k] for k, item in rows.items() if k in retry and item.rev < retry[k]}
-    gone = sorted(set(retry) - rows.keys())
+    held = spool.revisions(retry)
+    settles = {k: retry[k] for k, rev in held.items() if rev < retry[k]}
+    gone = sorted(set(retry) - held.keys())
     if gone and not ctx.options.dry_run:
         ctx.store.commit_batch(
             BatchCommit(
@@ -211,18 +253,27 @@ async def read_quotes(ctx: RunContext) -> OfferRead:
                 ],
             )
         )
-    offers = sorted(rows.values(), key=lambda o: (o.rev, o.key))
-    limit = ctx.options.limit or settings.dev_limit
+    count = spool.count()
+    limit = ctx.options.limit or settings.dev_limit or None
     if limit:
-        offers = offers[:limit]
-    ctx.report.counts(STREAM).fetched = len(offers)
-    ctx.progress.start(STREAM, len(offers))
+        count = min(count, limit)
+    ctx.report.counts(STREAM).fetched = count
+    ctx.progress.start(STREAM, count)
     ctx.report.phases["read_quotes"] = time.monotonic() - t0
-    return OfferRead(start, offers, read, len(gone), highest[0] if highest else None, settles)
+    return OfferRead(
+        start, spool, count, limit, read, len(gone), highest[0] if highest else None, settles
+    )
 
 
 async def write_quotes(ctx: RunContext, fetched: OfferRead) -> None:
     """Lines, products, accounts and the quotes themselves; updates `ctx.report`."""
+    try:
+        await _write_quotes(ctx, fetched)
+    finally:
+        fetched.close()
+
+
+async def _write_quotes(ctx: RunContext, fetched: OfferRead) -> None:
     report = ctx.report
     t1 = time.monotonic()
     if not ctx.options.dry_run:
@@ -358,8 +409,7 @@ async def _items(
     if writer.skips_unchanged:
         entries = await asyncio.to_thread(ctx.store.ledger_list, STREAM)
         unchanged = _Unchanged(ctx.store, {e.key for e in entries} | set(fetched.settles))
-    offers = fetched.offers
-    blocks = (offers[i : i + BLOCK] for i in range(0, len(offers), BLOCK))
+    blocks = fetched.blocks(BLOCK)
 
     def task_for(
         block: Sequence[MappedQuote | Rejected] | None,
@@ -586,6 +636,21 @@ class QuoteWriter(BatchWriter):
 
     def _hash(self, record: Outgoing) -> str:
         return self.hashes.get(record.key) or super()._hash(record)
+
+    async def _settle(
+        self,
+        batch: _Batch,
+        confirmed: list[Confirmed],
+        ledger: list[LedgerEntry],
+        outcome: WriteOutcome,
+    ) -> None:
+        await super()._settle(batch, confirmed, ledger, outcome)
+        # a settled batch's hashes are stored or cleared: not kept for the rest of the run
+        # (memory stays flat however many offers a run has)
+        keys = [r.key for r in batch.outgoing] + [h.entry.key for h in batch.held]
+        for key in [*keys, *(c.key for c in batch.unchanged)]:
+            self.hashes.pop(key, None)
+            self.unresolved.discard(key)
 
     async def _upsert(self, records: Sequence[Outgoing]) -> list[UpsertResult]:
         stale = {r.key for r in records if r.key in self.unresolved}
