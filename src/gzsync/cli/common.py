@@ -30,6 +30,17 @@ StrictOption = Annotated[
     ),
 ]
 
+#: `--bulk/--no-bulk`, shared by `run` and `schedule` (None: by `BULK_THRESHOLD`).
+BulkOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--bulk/--no-bulk",
+        help="Write through Zoho Bulk Write (--bulk) or never (--no-bulk); by default "
+        "a stream with more than BULK_THRESHOLD records to write goes through it.",
+        show_default=False,
+    ),
+]
+
 #: `--log-format`, shared by every command that logs.
 LogFormatOption = Annotated[
     str, typer.Option("--log-format", help="text or json (one object per line).")

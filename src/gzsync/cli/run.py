@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from gzsync.cli.common import (
+    BulkOption,
     LogFormatOption,
     StrictOption,
     fail,
@@ -69,15 +70,7 @@ def run_command(
             "confirmed them (by default they cost nothing).",
         ),
     ] = False,
-    bulk: Annotated[
-        bool | None,
-        typer.Option(
-            "--bulk/--no-bulk",
-            help="Write through Zoho Bulk Write (--bulk) or never (--no-bulk); by default "
-            "a stream with more than BULK_THRESHOLD records to write goes through it.",
-            show_default=False,
-        ),
-    ] = None,
+    bulk: BulkOption = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON report on stdout.")
     ] = False,

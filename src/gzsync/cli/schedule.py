@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gzsync.cli.common import LogFormatOption, fail, settings_or_exit
+from gzsync.cli.common import BulkOption, LogFormatOption, fail, settings_or_exit
 from gzsync.errors import ConfigError
 from gzsync.ops.schedule import Scheduler, parse_every, stop_on_signals
 from gzsync.sync.options import ENTITIES, RunOptions, parse_entities
@@ -83,15 +83,7 @@ def schedule_command(
             min=1,
         ),
     ] = None,
-    bulk: Annotated[
-        bool | None,
-        typer.Option(
-            "--bulk/--no-bulk",
-            help="Write through Zoho Bulk Write (--bulk) or never (--no-bulk); by default "
-            "a stream with more than BULK_THRESHOLD records to write goes through it.",
-            show_default=False,
-        ),
-    ] = None,
+    bulk: BulkOption = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Only warnings and errors in the log.")
     ] = False,
