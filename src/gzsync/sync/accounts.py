@@ -172,12 +172,8 @@ async def write_accounts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
         hashes=True,
         skip_unchanged=skip_unchanged(ctx, fetched),
     )
-    writer = (
-        bulk_path.BulkBatchWriter(
-            CUSTOMERS, ctx, options, maybe_in_zoho=fetched.start.source == "zoho"
-        )
-        if prewritten is not None
-        else BatchWriter(CUSTOMERS, ctx, options)
+    writer = bulk_path.writer_for(
+        CUSTOMERS, ctx, options, bulk=prewritten is not None, fetched=fetched
     )
     outcome = await writer.write(_customer_items(ctx, spool, fetched, prewritten))
     _stopped(ctx, outcome)

@@ -72,6 +72,7 @@ from gzsync.state.store import Confirmed, LedgerEntry
 from gzsync.streams import Stream
 from gzsync.sync.context import RunContext
 from gzsync.sync.failures import FailureCounter
+from gzsync.sync.fetch import Fetched
 from gzsync.sync.writer import (
     BATCH_SIZE,
     PAYLOAD_HASH_KEY,
@@ -127,6 +128,17 @@ def wants_bulk(ctx: RunContext, stream: str, records: int) -> bool:
             "would go" if ctx.options.dry_run else "they go",
         )
     return bool(use and records > 0)
+
+
+def writer_for(
+    stream: Stream, ctx: RunContext, options: WriteOptions, *, bulk: bool, fetched: Fetched
+) -> BatchWriter:
+    """The stream's writer: Bulk Write files when `bulk`, else upserts of 100."""
+    if not bulk:
+        return BatchWriter(stream, ctx, options)
+    # a read compared with Zoho (a lost state store): records may be in Zoho unknown to
+    # the id cache
+    return BulkBatchWriter(stream, ctx, options, maybe_in_zoho=fetched.start.source == "zoho")
 
 
 @dataclass(frozen=True, slots=True)

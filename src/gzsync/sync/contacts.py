@@ -32,7 +32,7 @@ from gzsync.sync.lookahead import cancel_pending, chunked
 from gzsync.sync.spool import Spool
 from gzsync.sync.unchanged import skip_unchanged
 from gzsync.sync.watermark import pin_start
-from gzsync.sync.writer import BatchWriter, Held, Outgoing, WriteOptions
+from gzsync.sync.writer import Held, Outgoing, WriteOptions
 
 log = logging.getLogger("gzsync.sync.contacts")
 
@@ -99,12 +99,8 @@ async def write_contacts(ctx: RunContext, spool: Spool, fetched: Fetched) -> Non
         hashes=True,
         skip_unchanged=skip_unchanged(ctx, fetched),
     )
-    writer = (
-        bulk_path.BulkBatchWriter(
-            CONTACTS, ctx, options, maybe_in_zoho=fetched.start.source == "zoho"
-        )
-        if bulk and not ctx.options.dry_run
-        else BatchWriter(CONTACTS, ctx, options)
+    writer = bulk_path.writer_for(
+        CONTACTS, ctx, options, bulk=bulk and not ctx.options.dry_run, fetched=fetched
     )
     # Customers rejected by our validation (in this run, or waiting in the ledger) have no
     # Account to find in Zoho through this state store — an Account of an older, good
