@@ -21,14 +21,20 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
 from gzsync.galaxy.filters import Condition, Op
 from gzsync.mapping.records import Mapped, Rejected
-from gzsync.state.store import RETRIED_EVERY_RUN, BatchCommit, LedgerEntry, StreamName
+from gzsync.state.store import (
+    RETRIED_EVERY_RUN,
+    BatchCommit,
+    CheckpointStore,
+    LedgerEntry,
+    StreamName,
+)
 from gzsync.sync.context import RunContext
 from gzsync.sync.read_budget import within_budget
 from gzsync.sync.spool import Spool
@@ -66,6 +72,32 @@ class Dependent(Protocol):
 
     def settle(self, spool: Spool) -> None:
         """After the read: settle the retried entries the read cannot bring back."""
+
+
+def ledger_gone(
+    store: CheckpointStore, stream: str, retry: Mapping[str, int], gone: Iterable[str], what: str
+) -> None:
+    """Retried keys Galaxy no longer returns (deleted or re-keyed): stop retrying them,
+    keep them visible in the ledger (`rejected` / `not_in_galaxy`)."""
+    keys = sorted(gone)
+    if keys:
+        store.commit_batch(
+            BatchCommit(
+                stream=stream,
+                module="",
+                ledger=[
+                    LedgerEntry(
+                        stream,
+                        key,
+                        retry[key],
+                        "rejected",
+                        "not_in_galaxy",
+                        f"Galaxy no longer returns this {what}",
+                    )
+                    for key in keys
+                ],
+            )
+        )
 
 
 def retry_set(ctx: RunContext, stream: StreamName) -> dict[str, int]:
@@ -157,25 +189,8 @@ async def spool_view(
         gone = spool.missing(stream, gone)
     if dependent is not None:
         dependent.settle(spool)
-    if gone and not ctx.options.dry_run:
-        # The row left Galaxy (deleted or re-keyed): stop retrying it, keep it visible.
-        ctx.store.commit_batch(
-            BatchCommit(
-                stream=stream,
-                module="",
-                ledger=[
-                    LedgerEntry(
-                        stream,
-                        key,
-                        retry[key],
-                        "rejected",
-                        "not_in_galaxy",
-                        "Galaxy no longer returns this row",
-                    )
-                    for key in sorted(gone)
-                ],
-            )
-        )
+    if not ctx.options.dry_run:
+        ledger_gone(ctx.store, stream, retry, gone, "row")
     fetched = Fetched(
         start=start,
         selected=spool.count(stream),

@@ -85,7 +85,6 @@ from gzsync.mapping.quote_hash import quote_hash
 from gzsync.mapping.quotes import MappedLine, MappedQuote, TaxTable, line_item, map_lines, map_offer
 from gzsync.mapping.records import Mapped, Rejected
 from gzsync.state.store import (
-    BatchCommit,
     CheckpointStore,
     Confirmed,
     LedgerEntry,
@@ -95,7 +94,7 @@ from gzsync.state.store import (
 from gzsync.streams import CUSTOMERS, QUOTES, Stream
 from gzsync.sync.contacts import resolve_parents
 from gzsync.sync.context import RunContext
-from gzsync.sync.fetch import retry_set, stream_start
+from gzsync.sync.fetch import ledger_gone, retry_set, stream_start
 from gzsync.sync.lookahead import cancel_pending
 from gzsync.sync.offer_spool import OfferSpool
 from gzsync.sync.products import HASHES as PRODUCT_HASHES
@@ -235,24 +234,8 @@ async def _read_into(
     held = spool.revisions(retry)
     settles = {k: retry[k] for k, rev in held.items() if rev < retry[k]}
     gone = sorted(set(retry) - held.keys())
-    if gone and not ctx.options.dry_run:
-        ctx.store.commit_batch(
-            BatchCommit(
-                stream=STREAM,
-                module="",
-                ledger=[
-                    LedgerEntry(
-                        STREAM,
-                        key,
-                        retry[key],
-                        "rejected",
-                        "not_in_galaxy",
-                        "Galaxy no longer returns this offer",
-                    )
-                    for key in gone
-                ],
-            )
-        )
+    if not ctx.options.dry_run:
+        ledger_gone(ctx.store, STREAM, retry, gone, "offer")
     count = spool.count()
     limit = ctx.options.limit or settings.dev_limit or None
     if limit:
