@@ -45,6 +45,7 @@ from gzsync import logs
 from gzsync.config import Settings
 from gzsync.ops.schedule import parse_every
 from gzsync.state.store import RunRecord, StateStore
+from gzsync.sync.read_budget import READ_CUT
 
 log = logging.getLogger("gzsync.alerts")
 
@@ -54,8 +55,6 @@ FAILURE_KINDS = frozenset({"rejected", "refused", "failed"})
 HISTORY = 50
 #: runs in a row cut while reading the same view before `read_stuck` alerts
 STUCK_RUNS = 3
-#: how the message of a run whose read was cut at the time budget begins (sync.read_budget)
-_READ_CUT = "stopped at the time budget while reading "
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +186,7 @@ def active_conditions(
 def _read_stuck(finished: Sequence[RunRecord], console_url: str | None) -> Alert | None:
     """The newest runs all abandoned the same read at the time budget (newest first)."""
     message = str(finished[0].report.get("message") or "")
-    if finished[0].status != "partial" or not message.startswith(_READ_CUT):
+    if finished[0].status != "partial" or not message.startswith(READ_CUT):
         return None
     streak = 0
     while (
@@ -198,7 +197,7 @@ def _read_stuck(finished: Sequence[RunRecord], console_url: str | None) -> Alert
         streak += 1
     if streak < STUCK_RUNS:
         return None
-    what = message.removeprefix(_READ_CUT).split(";", 1)[0]
+    what = message.removeprefix(READ_CUT).split(";", 1)[0]
     return Alert(
         "read_stuck",
         finished[streak - 1].run_id,

@@ -39,6 +39,9 @@ log = logging.getLogger("gzsync.sync")
 T = TypeVar("T")
 #: How every time-budget stop's message begins.
 _BUDGET_STOP = "stopped at the time budget"
+#: How the message of a run whose read was abandoned begins (the `read_stuck` alert
+#: recognises such runs in the history by it)
+READ_CUT = f"{_BUDGET_STOP} while reading "
 
 
 class ReadOutOfBudget(Exception):
@@ -52,7 +55,7 @@ class ReadOutOfBudget(Exception):
     @property
     def message(self) -> str:
         """The run's message (the report, the log)."""
-        return f"{_BUDGET_STOP} while reading {self.what}; the next run carries on"
+        return f"{READ_CUT}{self.what}; the next run carries on"
 
 
 async def within_budget(
